@@ -1,0 +1,3 @@
+"""darkwatch: dark-web forum monitoring crawler."""
+
+__version__ = "0.1.0"

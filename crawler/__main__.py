@@ -1,0 +1,7 @@
+"""Allow ``python -m crawler``."""
+
+import sys
+
+from crawler.cli import main
+
+sys.exit(main())

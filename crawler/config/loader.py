@@ -1,0 +1,140 @@
+"""Read, expand and validate darkwatch.yml; every failure names file, line, key and the fix."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from crawler.config.models import Config
+from crawler.config.yamlpos import YamlSyntaxError, load_located, nearest_line
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+@dataclass(slots=True)
+class Problem:
+    file: str
+    line: int
+    column: int
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+
+
+class ConfigError(Exception):
+    """A config that cannot be used; ``problems`` lists every defect found, in file order."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems, key=lambda p: (p.line, p.column))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def _dotted(path: tuple) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _expand(value: Any, path: tuple, lines: dict, file: str, problems: list[Problem]) -> Any:
+    if isinstance(value, dict):
+        return {k: _expand(v, (*path, k), lines, file, problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, (*path, i), lines, file, problems) for i, v in enumerate(value)]
+    if isinstance(value, str) and "${" in value:
+
+        def sub(m: re.Match[str]) -> str:
+            name, default = m.group(1), m.group(2)
+            if name in os.environ:
+                return os.environ[name]
+            if default is not None:
+                return default
+            line, col = nearest_line(lines, path)
+            problems.append(
+                Problem(file, line, col, _dotted(path),
+                        f"environment variable {name} is not set "
+                        f"(export it, put it in the env file, or write ${{{name}:-default}})")
+            )
+            return ""
+
+        return _ENV.sub(sub, value)
+    return value
+
+
+def _resolve_paths(cfg: Config, base: Path) -> None:
+    """Relative paths in the config are relative to the config file, so cron's cwd does not matter."""
+
+    def rel(p: str | None) -> str | None:
+        if p is None or p == ":memory:" or os.path.isabs(p):
+            return p
+        return str((base / p).resolve())
+
+    cfg.store.sqlite = rel(cfg.store.sqlite) or cfg.store.sqlite
+    if cfg.store.elasticsearch:
+        cfg.store.elasticsearch.spool_dir = rel(cfg.store.elasticsearch.spool_dir) or ""
+    cfg.rules.paths = [rel(p) or p for p in cfg.rules.paths]
+    for forum in cfg.forums:
+        forum.auth.cookies_file = rel(forum.auth.cookies_file)
+
+
+def parse_config(text: str, file: str = "<string>", base: Path | None = None) -> Config:
+    try:
+        located = load_located(text)
+    except YamlSyntaxError as exc:
+        raise ConfigError(
+            [Problem(file, exc.line, exc.column, "", f"YAML syntax error: {exc} "
+                     "(check indentation and quoting around this line)")]
+        ) from None
+    data = located.data if located.data is not None else {}
+    if not isinstance(data, dict):
+        raise ConfigError([Problem(file, 1, 1, "", "the top level must be a mapping "
+                                   "with keys like 'store:' and 'forums:'")])
+    problems: list[Problem] = []
+    data = _expand(data, (), located.lines, file, problems)
+    if problems:
+        raise ConfigError(problems)
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+            line, col = nearest_line(located.lines, loc)
+            problems.append(Problem(file, line, col, _dotted(loc), _explain(err)))
+        raise ConfigError(problems) from None
+    cfg.source = file
+    _resolve_paths(cfg, base or Path.cwd())
+    return cfg
+
+
+def _explain(err: dict) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return "unknown key (check its spelling; see the README's configuration reference)"
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "literal_error":
+        return f"{err['msg'].replace('Input should be', 'expected')}, got {err.get('input')!r}"
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    return msg
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([Problem(str(p), 1, 1, "", "config file not found "
+                                   "(pass --config FILE or create ./darkwatch.yml)")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([Problem(str(p), 1, 1, "", f"cannot read config: {exc}")]) from None
+    return parse_config(text, str(p), p.resolve().parent)

@@ -1,0 +1,135 @@
+"""The validated shape of darkwatch.yml."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from crawler.config.alerts import AlertsConfig
+from crawler.config.rules import RulesConfig
+from crawler.config.store import StoreConfig
+from crawler.config.tor import TorConfig
+from crawler.engines.selectors import Selectors
+
+ENGINES = ("phpbb", "mybb", "smf", "xenforo", "discourse", "custom")
+Engine = Literal["phpbb", "mybb", "smf", "xenforo", "discourse", "custom"]
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class FormLogin(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str  # page holding the login form
+    username: str
+    password: str
+    username_field: str | None = None  # defaults from the engine preset
+    password_field: str | None = None
+    form: str | None = None  # CSS selector of the form; preset default otherwise
+
+
+class AuthConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cookies_file: str | None = None  # Netscape cookies.txt or a JSON export
+    login: FormLogin | None = None
+    logged_out_text: list[str] = Field(
+        default_factory=lambda: [
+            "you must be logged in",
+            "you are not logged in",
+            "vous devez être connecté",
+            "vous devez vous connecter",
+            "login required",
+        ]
+    )
+
+
+class ForumConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    engine: Engine
+    start_urls: list[str] = Field(min_length=1)
+    selectors: Selectors = Field(default_factory=Selectors)
+    max_pages: int = Field(default=500, ge=1)
+    delay: float = Field(default=2.0, ge=0)
+    concurrency: int = Field(default=1, ge=1, le=16)
+    timeout: float = Field(default=120.0, gt=0)
+    timezone: str = "UTC"  # zone of human-readable dates on this forum
+    tls_verify: bool = True  # onion sites often use self-signed certs
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    enabled: bool = True
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not SLUG.match(v):
+            raise ValueError("must be a slug: lowercase letters, digits, '-' or '_' (e.g. 'bf-fr')")
+        return v
+
+    @field_validator("start_urls")
+    @classmethod
+    def _urls(cls, v: list[str]) -> list[str]:
+        for u in v:
+            parts = urlsplit(u)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"{u!r} is not an absolute http(s) URL")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r} (use an IANA name like Europe/Paris)") from exc
+        return v
+
+    @model_validator(mode="after")
+    def _custom_needs_selectors(self) -> ForumConfig:
+        if self.engine == "custom":
+            from crawler.engines.selectors import REQUIRED_FOR_CRAWL
+
+            missing = [k for k in REQUIRED_FOR_CRAWL if not getattr(self.selectors, k)]
+            if missing:
+                raise ValueError(
+                    "engine 'custom' needs selectors: " + ", ".join(missing)
+                    + " (see README, 'Writing a custom forum config')"
+                )
+        return self
+
+    @property
+    def hosts(self) -> set[str]:
+        return {urlsplit(u).hostname or "" for u in self.start_urls}
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    tor: TorConfig = Field(default_factory=TorConfig)
+    rules: RulesConfig = Field(default_factory=RulesConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    forums: list[ForumConfig] = Field(default_factory=list)
+
+    # Set by the loader: where this config came from, to resolve relative paths.
+    source: str | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Config:
+        seen: set[str] = set()
+        for f in self.forums:
+            if f.name in seen:
+                raise ValueError(f"forum name {f.name!r} is used twice; names must be unique")
+            seen.add(f.name)
+        return self
+
+    def forum(self, name: str) -> ForumConfig:
+        for f in self.forums:
+            if f.name == name:
+                return f
+        known = ", ".join(f.name for f in self.forums) or "none"
+        raise KeyError(f"no forum named {name!r} in the config (known: {known})")

@@ -1,0 +1,14 @@
+"""``rules:`` section. Owned by the rules layer (crawler/rules)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class RulesConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    paths: list[str] = ["rules/"]
+    fingerprint_key: str | None = None  # HMAC key; from ${DARKWATCH_FINGERPRINT_KEY} in practice
+    reveal: bool = False  # keep clear matched values (never the default)
+    enabled: bool = True

@@ -1,0 +1,1 @@
+"""Forum engines as data: selector presets and the page parsers that apply them."""

@@ -1,0 +1,1 @@
+"""Where posts and alerts go: the embedded SQLite store by default, Elasticsearch when configured."""

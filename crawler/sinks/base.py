@@ -1,0 +1,49 @@
+"""The two storage contracts.
+
+``StateStore`` is the crawler's memory (thread markers, seen post hashes, runs): it is
+always local SQLite, so incremental crawling never depends on a remote service.
+``Sink`` receives posts and alerts: SQLite by default, Elasticsearch when configured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+from crawler.model import Alert, Post
+
+Novelty = Literal["new", "edited", "unchanged"]
+
+
+@dataclass(slots=True)
+class ThreadState:
+    forum: str
+    thread_url: str  # canonical first-page URL: the thread's key
+    marker: str  # what the board row showed last time (last post link/time/replies)
+    last_page_url: str  # where the next crawl of this thread starts
+    last_post_id: str | None = None
+    last_post_time: str | None = None
+    updated_at: str | None = None
+
+
+@runtime_checkable
+class Sink(Protocol):
+    def write_posts(self, posts: Sequence[Post]) -> None: ...
+    def write_alerts(self, alerts: Sequence[Alert]) -> None: ...
+    def flush(self) -> None: ...
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class StateStore(Protocol):
+    def classify(self, post: Post) -> Novelty:
+        """Compare with what was stored before and remember the new hash."""
+        ...
+
+    def get_thread(self, forum: str, thread_url: str) -> ThreadState | None: ...
+    def put_thread(self, state: ThreadState) -> None: ...
+    def start_run(self, forum: str) -> int: ...
+    def finish_run(self, run_id: int, status: str, stats: dict) -> None: ...
+    def iter_posts(self, forum: str | None = None, since: str | None = None) -> Iterator[Post]: ...
+    def close(self) -> None: ...
