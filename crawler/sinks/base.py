@@ -47,3 +47,23 @@ class StateStore(Protocol):
     def finish_run(self, run_id: int, status: str, stats: dict) -> None: ...
     def iter_posts(self, forum: str | None = None, since: str | None = None) -> Iterator[Post]: ...
     def close(self) -> None: ...
+
+
+ALERT_STATUSES = ("open", "ack", "closed", "false_positive")
+
+
+@runtime_checkable
+class AlertIndex(Protocol):
+    """Triage view of alerts: implemented by the SQLite store and the Elasticsearch sink."""
+
+    def list_alerts(
+        self,
+        status: str | None = None,
+        min_level: str | None = None,
+        since: str | None = None,  # ISO 8601 UTC lower bound on ``created``
+        limit: int = 100,
+    ) -> list[Alert]: ...
+
+    def set_alert_status(self, alert_id: str, status: str, note: str | None = None) -> bool:
+        """False when no alert has that id."""
+        ...
