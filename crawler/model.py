@@ -56,6 +56,8 @@ class Post:
     edited: bool = False
     # Filled by the rules pipeline: list of match dicts (masked, never clear values).
     matches: list[dict[str, Any]] = field(default_factory=list)
+    # Alerts the rules raised on this post, on their way to the store; never exported.
+    alerts: list[Alert] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.content_sha256:
@@ -67,10 +69,9 @@ class Post:
 
     def to_dict(self) -> dict[str, Any]:
         """The export/jsonl shape: the item fields, in contract order."""
-        d = asdict(self)
-        out = {k: d[k] for k in POST_FIELDS}
+        out: dict[str, Any] = {k: getattr(self, k) for k in POST_FIELDS}
         if self.matches:
-            out["matches"] = d["matches"]
+            out["matches"] = [dict(m) for m in self.matches]
         return out
 
 

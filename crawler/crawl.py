@@ -1,0 +1,250 @@
+"""Run a crawl: one Scrapy crawler per forum in one reactor, then a per-forum summary.
+
+Everything that can fail before the first request (config, rules, Tor) fails here,
+before the reactor starts, with a specific exit code.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from crawler.config import Config, ForumConfig
+from crawler.netpolicy import direct_refusal
+
+logger = logging.getLogger(__name__)
+
+
+class CrawlRefused(Exception):
+    """The crawl must not start; ``exit_code`` says why (2 config/rules, 3 Tor)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass
+class ForumResult:
+    forum: str
+    status: str = "ok"  # ok | failed
+    pages: int = 0
+    board_pages: int = 0
+    thread_pages: int = 0
+    requests: int = 0
+    posts_seen: int = 0
+    posts_new: int = 0
+    posts_edited: int = 0
+    threads_changed: int = 0
+    threads_unchanged: int = 0
+    alerts: int = 0
+    alerts_by_level: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+    error_samples: list[dict[str, str]] = field(default_factory=list)
+    warnings: dict[str, int] = field(default_factory=dict)
+    duration: float = 0.0
+    finish_reason: str = ""
+
+    def line(self) -> str:
+        errs = sum(self.errors.values())
+        detail = ", ".join(f"{k} {v}" for k, v in sorted(self.errors.items()))
+        return (
+            f"{self.forum}: {self.status}, {self.pages} pages ({self.board_pages} board, "
+            f"{self.thread_pages} thread), {self.posts_seen} posts seen, {self.posts_new} new, "
+            f"{self.posts_edited} edited, {self.alerts} alerts, {errs} errors"
+            + (f" ({detail})" if detail else "") + f", {self.duration:.1f}s"
+        )
+
+
+@dataclass
+class CrawlResult:
+    forums: list[ForumResult]
+    started: str
+    duration: float
+
+    @property
+    def failed(self) -> list[ForumResult]:
+        return [f for f in self.forums if f.status != "ok"]
+
+    def summary(self) -> str:
+        new = sum(f.posts_new for f in self.forums)
+        alerts = sum(f.alerts for f in self.forums)
+        pages = sum(f.pages for f in self.forums)
+        return (
+            f"crawl {'finished' if not self.failed else 'partial'}: {len(self.forums)} forums, "
+            f"{len(self.failed)} failed, {pages} pages, {new} new posts, {alerts} alerts "
+            f"in {self.duration:.1f}s"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"started": self.started, "duration": self.duration,
+                "forums": [asdict(f) for f in self.forums]}
+
+
+def select_forums(cfg: Config, names: list[str] | None) -> list[ForumConfig]:
+    if names:
+        try:
+            return [cfg.forum(n) for n in names]
+        except KeyError as exc:
+            raise CrawlRefused(str(exc.args[0]), 2) from None
+    forums = [f for f in cfg.forums if f.enabled]
+    if not forums:
+        raise CrawlRefused("no enabled forum in the config: add one under 'forums:'", 2)
+    return forums
+
+
+def forum_settings(cfg: Config, forum: ForumConfig, direct: bool) -> dict[str, Any]:
+    from crawler import settings as base
+
+    s = {k: getattr(base, k) for k in dir(base) if k.isupper()}
+    s.update(
+        DOWNLOAD_DELAY=forum.delay,
+        CONCURRENT_REQUESTS_PER_DOMAIN=forum.concurrency,
+        CONCURRENT_REQUESTS=max(forum.concurrency, 1),
+        DOWNLOAD_TIMEOUT=forum.timeout,
+        CLOSESPIDER_PAGECOUNT=forum.max_pages * 2,  # backstop; the spider's budget comes first
+        DARKWATCH_DIRECT=direct,
+        EXTENSIONS={**base.EXTENSIONS, "crawler.extensions.Progress": 20},
+    )
+    if forum.delay == 0:
+        s["RANDOMIZE_DOWNLOAD_DELAY"] = False
+    if not direct:
+        from crawler.tor.settings import tor_settings
+
+        extra = tor_settings(cfg, forum)
+        for key in ("DOWNLOADER_MIDDLEWARES", "EXTENSIONS", "DOWNLOAD_HANDLERS",
+                    "SPIDER_MIDDLEWARES", "ITEM_PIPELINES"):
+            if key in extra:
+                extra[key] = {**s.get(key, {}), **extra[key]}
+        s.update(extra)
+    return s
+
+
+def prepare(cfg: Config, forums: list[ForumConfig], direct: bool,
+            progress: Callable[[str], None]) -> tuple[Any, Any]:
+    """Checks that must pass before any request: direct-mode scope, rules, Tor."""
+    if direct:
+        for f in forums:
+            for url in [*f.start_urls, *([f.auth.login.url] if f.auth.login else [])]:
+                why = direct_refusal(url)
+                if why:
+                    raise CrawlRefused(f"forum {f.name}: {why}", 2)
+    rules = None
+    if cfg.rules.enabled:
+        rules = load_rules(cfg)
+    tor = None
+    if not direct:
+        try:
+            from crawler.tor.control import TorUnavailable, ensure_tor_ready
+        except ImportError as exc:  # pragma: no cover - packaging error
+            raise CrawlRefused(f"Tor support is not installed: {exc}", 3) from None
+        try:
+            tor = ensure_tor_ready(cfg.tor, progress)
+        except TorUnavailable as exc:
+            raise CrawlRefused(f"Tor unavailable: {exc}", 3) from None
+    return rules, tor
+
+
+def load_rules(cfg: Config) -> Any:
+    from crawler.rules.post import PostRules, RuleError
+
+    try:
+        return PostRules.from_config(cfg.rules)
+    except RuleError as exc:
+        problems = "\n".join(f"  {p}" for p in exc.problems)
+        raise CrawlRefused(f"invalid rule set, crawl not started:\n{problems}", 2) from None
+
+
+def run_crawl(
+    cfg: Config,
+    forum_names: list[str] | None = None,
+    direct: bool = False,
+    progress: Callable[[str], None] = lambda s: None,
+    log_level: str = "WARNING",
+    show_progress: bool = False,
+) -> CrawlResult:
+    from scrapy.crawler import Crawler, CrawlerProcess
+
+    from crawler.model import utcnow_iso
+    from crawler.sinks import open_sink, open_state
+    from crawler.spiders.forum import ForumSpider
+
+    forums = select_forums(cfg, forum_names)
+    rules, tor = prepare(cfg, forums, direct, progress)
+    store = open_state(cfg)
+    sink = open_sink(cfg, store)
+    notifier = open_notifier(cfg)
+    started, t0 = utcnow_iso(), time.monotonic()
+    process = CrawlerProcess({"LOG_LEVEL": log_level, "TELNETCONSOLE_ENABLED": False},
+                             install_root_handler=True)
+    crawlers: list[tuple[ForumConfig, Crawler, int]] = []
+    try:
+        for forum in forums:
+            settings = forum_settings(cfg, forum, direct)
+            settings["LOG_LEVEL"] = log_level
+            settings["DARKWATCH_PROGRESS"] = show_progress
+            crawler = Crawler(ForumSpider, settings)
+            run_id = store.start_run(forum.name)
+            crawlers.append((forum, crawler, run_id))
+            process.crawl(crawler, forum_config=forum, darkwatch_config=cfg, store=store,
+                          rules=rules, sink=sink, notifier=notifier)
+        process.start()
+    finally:
+        for closer in (sink.flush, getattr(notifier, "close", None),
+                       sink.close if sink is not store else None,
+                       getattr(tor, "close", None)):
+            if closer is None:
+                continue
+            try:
+                closer()
+            except Exception:  # a failing closer must not hide the crawl result
+                logger.exception("error while closing %s", closer)
+    results = []
+    for forum, crawler, run_id in crawlers:
+        res = collect(forum, crawler)
+        store.finish_run(run_id, res.status, asdict(res))
+        results.append(res)
+    store.close()
+    return CrawlResult(results, started, time.monotonic() - t0)
+
+
+def open_notifier(cfg: Config) -> Any:
+    if not cfg.alerts.channels:
+        return None
+    import os
+
+    from crawler.alerts.notify import Notifier
+
+    state_path = os.path.join(os.path.dirname(cfg.store.sqlite) or ".", "darkwatch-alerts.db")
+    return Notifier(cfg.alerts, state_path)
+
+
+def collect(forum: ForumConfig, crawler: Any) -> ForumResult:
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    spider = crawler.spider
+
+    def g(key: str) -> int:
+        return int(stats.get(f"darkwatch/{key}", 0))
+
+    res = ForumResult(forum=forum.name)
+    res.board_pages, res.thread_pages = g("pages_board"), g("pages_thread")
+    res.pages = res.board_pages + res.thread_pages
+    res.requests = int(stats.get("downloader/request_count", 0))
+    res.posts_seen, res.posts_new, res.posts_edited = g("posts_seen"), g("posts_new"), g("posts_edited")
+    res.threads_changed, res.threads_unchanged = g("threads_changed"), g("threads_unchanged")
+    res.alerts = g("alerts")
+    res.alerts_by_level = {k.split("alerts_", 1)[1]: int(v) for k, v in stats.items()
+                           if k.startswith("darkwatch/alerts_")}
+    if spider is not None:
+        res.errors = dict(spider.errors)
+        res.error_samples = list(spider.error_samples)
+        res.warnings = dict(spider.warnings)
+    res.finish_reason = str(stats.get("finish_reason", ""))
+    start, end = stats.get("start_time"), stats.get("finish_time")
+    if start and end:
+        res.duration = (end - start).total_seconds()
+    if res.errors or res.finish_reason not in ("finished", "closespider_pagecount"):
+        res.status = "failed"
+    return res

@@ -1,0 +1,51 @@
+"""Which URLs a crawl may ever touch. Pure: shared by the CLI checks and the middlewares."""
+
+from __future__ import annotations
+
+import ipaddress
+import posixpath
+from urllib.parse import urlsplit
+
+# Never fetched: media, archives, binaries, documents. Checked before a request is sent;
+# the Content-Type guard catches what hides behind an innocent-looking URL.
+BINARY_EXTENSIONS = frozenset(
+    ["7z", "apk", "avi", "bin", "bmp", "bz2", "cab", "dll", "deb", "dmg", "doc", "docx", "exe", "flac", "gif", "gz", "heic", "ico", "img", "iso", "jar", "jpeg", "jpg", "js", "json", "m4a", "m4v", "mkv", "mov", "mp3", "mp4", "mpeg", "mpg", "msi", "odt", "ogg", "pdf", "png", "ppt", "pptx", "rar", "rpm", "svg", "swf", "tar", "tgz", "tif", "tiff", "torrent", "ttf", "wav", "webm", "webp", "woff", "woff2", "xls", "xlsx", "xz", "zip", "zst", "css", "apng", "avif", "csv", "txt", "sql"]
+)
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True only for loopback IP literals and ``localhost``: what ``--direct`` may reach."""
+    if not host:
+        return False
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def direct_refusal(url: str) -> str | None:
+    """Why ``--direct`` must not fetch ``url``, or None when it may."""
+    host = urlsplit(url).hostname or ""
+    if host.endswith(".onion"):
+        return f"{url}: --direct never connects to .onion hosts; they are reached through Tor only"
+    if not is_loopback_host(host):
+        return (
+            f"{url}: --direct only reaches loopback test servers (127.0.0.0/8, ::1, localhost); "
+            "drop --direct to crawl through Tor"
+        )
+    return None
+
+
+def origin(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return (parts.scheme, (parts.hostname or "").lower(), port)
+
+
+def has_binary_extension(url: str) -> bool:
+    path = urlsplit(url).path
+    ext = posixpath.splitext(path)[1].lower().lstrip(".")
+    return ext in BINARY_EXTENSIONS

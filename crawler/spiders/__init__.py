@@ -1,0 +1,1 @@
+"""Scrapy spiders. One generic spider; engines differ only by their selector presets."""
