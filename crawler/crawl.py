@@ -7,12 +7,14 @@ before the reactor starts, with a specific exit code.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from crawler.config import Config, ForumConfig
+from crawler.locks import ForumLock
 from crawler.netpolicy import direct_refusal
 
 logger = logging.getLogger(__name__)
@@ -29,7 +31,7 @@ class CrawlRefused(Exception):
 @dataclass
 class ForumResult:
     forum: str
-    status: str = "ok"  # ok | failed
+    status: str = "ok"  # ok | failed | skipped (another run holds the forum's lock)
     pages: int = 0
     board_pages: int = 0
     thread_pages: int = 0
@@ -48,6 +50,8 @@ class ForumResult:
     finish_reason: str = ""
 
     def line(self) -> str:
+        if self.status == "skipped":
+            return f"{self.forum}: skipped (another crawl of this forum is running)"
         errs = sum(self.errors.values())
         detail = ", ".join(f"{k} {v}" for k, v in sorted(self.errors.items()))
         return (
@@ -66,7 +70,7 @@ class CrawlResult:
 
     @property
     def failed(self) -> list[ForumResult]:
-        return [f for f in self.forums if f.status != "ok"]
+        return [f for f in self.forums if f.status == "failed"]
 
     def summary(self) -> str:
         new = sum(f.posts_new for f in self.forums)
@@ -173,6 +177,18 @@ def run_crawl(
 
     forums = select_forums(cfg, forum_names)
     rules, tor = prepare(cfg, forums, direct, progress)
+    locks, skipped = [], []
+    lock_dir = os.path.join(os.path.dirname(cfg.store.sqlite) or ".", ".darkwatch-locks")
+    for forum in list(forums):
+        lock = ForumLock(lock_dir, forum.name)
+        if lock.acquire():
+            locks.append(lock)
+        else:
+            logger.warning("forum %s: skipped, another crawl holds its lock (%s)",
+                           forum.name, lock.holder())
+            progress(f"{forum.name}: skipped, another crawl holds its lock ({lock.holder()})")
+            forums.remove(forum)
+            skipped.append(ForumResult(forum=forum.name, status="skipped"))
     store = open_state(cfg)
     sink = open_sink(cfg, store)
     notifier = open_notifier(cfg)
@@ -190,8 +206,11 @@ def run_crawl(
             crawlers.append((forum, crawler, run_id))
             process.crawl(crawler, forum_config=forum, darkwatch_config=cfg, store=store,
                           rules=rules, sink=sink, notifier=notifier)
-        process.start()
+        if crawlers:
+            process.start()
     finally:
+        for lock in locks:
+            lock.release()
         for closer in (sink.flush, getattr(notifier, "close", None),
                        sink.close if sink is not store else None,
                        getattr(tor, "close", None)):
@@ -207,7 +226,7 @@ def run_crawl(
         store.finish_run(run_id, res.status, asdict(res))
         results.append(res)
     store.close()
-    return CrawlResult(results, started, time.monotonic() - t0)
+    return CrawlResult(results + skipped, started, time.monotonic() - t0)
 
 
 def open_notifier(cfg: Config) -> Any:

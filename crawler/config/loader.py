@@ -13,6 +13,9 @@ from pydantic import ValidationError
 from crawler.config.models import Config
 from crawler.config.yamlpos import YamlSyntaxError, load_located, nearest_line
 
+# The rule packs shipped with darkwatch: used when the config names no rule paths.
+SHIPPED_RULES = Path(__file__).resolve().parents[2] / "rules"
+
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -80,7 +83,10 @@ def _resolve_paths(cfg: Config, base: Path) -> None:
     cfg.store.sqlite = rel(cfg.store.sqlite) or cfg.store.sqlite
     if cfg.store.elasticsearch:
         cfg.store.elasticsearch.spool_dir = rel(cfg.store.elasticsearch.spool_dir) or ""
-    cfg.rules.paths = [rel(p) or p for p in cfg.rules.paths]
+    if "paths" in cfg.rules.model_fields_set:
+        cfg.rules.paths = [rel(p) or p for p in cfg.rules.paths]
+    else:
+        cfg.rules.paths = [str(SHIPPED_RULES)]
     for forum in cfg.forums:
         forum.auth.cookies_file = rel(forum.auth.cookies_file)
 
