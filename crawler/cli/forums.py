@@ -67,7 +67,7 @@ def semantic_problems(cfg) -> list[str]:  # type: ignore[no-untyped-def]
     if cfg.alerts.channels:
         from crawler.alerts.notify import validate_channels
 
-        problems += [f"{src}: alerts.channels: {p}" for p in validate_channels(cfg.alerts.channels)]
+        problems += [f"{src}: {p}" for p in validate_channels(cfg.alerts.channels)]
     return problems
 
 

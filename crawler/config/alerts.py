@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Level = Literal["informational", "low", "medium", "high", "critical"]
 
@@ -12,8 +12,34 @@ Level = Literal["informational", "low", "medium", "high", "critical"]
 class AlertsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    channels: list[str] = []  # apprise URLs
+    channels: list[str] = []  # apprise URLs; checked by `darkwatch forums lint` (validate_channels)
     min_level: Level = "medium"
-    throttle: str = "1h"  # one notification per (rule, thread) per window
+    throttle: str = "1h"  # one notification per (rule, thread) per window; "0" disables
     digest: bool = False  # one message per run instead of one per alert
     kibana_url: str | None = None  # template, e.g. "https://kibana/app/discover#/doc/...{id}"
+    # Delivery bounds: per-attempt socket timeout, extra attempts per message, and how long the
+    # end of a run may wait for queued notifications.
+    timeout: float = Field(default=10.0, gt=0, le=300)
+    retries: int = Field(default=2, ge=0, le=10)
+    close_timeout: float = Field(default=60.0, ge=0, le=3600)
+
+    @field_validator("throttle", mode="before")
+    @classmethod
+    def _duration(cls, v: object) -> str:
+        from crawler.alerts.duration import parse_duration
+
+        parse_duration(v)  # type: ignore[arg-type]
+        return str(v)
+
+    @field_validator("kibana_url")
+    @classmethod
+    def _template(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not v.startswith(("http://", "https://")):
+            raise ValueError(f"{v!r} is not an http(s) URL")
+        if "{id}" not in v:
+            raise ValueError("the Kibana link template needs an {id} placeholder for the alert id, "
+                             "e.g. https://kibana.example.org/app/discover#/doc/<data-view-id>/"
+                             "darkwatch-alerts-*?id={id}")
+        return v
