@@ -112,8 +112,6 @@ def forum_settings(cfg: Config, forum: ForumConfig, direct: bool) -> dict[str, A
         DARKWATCH_DIRECT=direct,
         EXTENSIONS={**base.EXTENSIONS, "crawler.extensions.Progress": 20},
     )
-    if forum.delay == 0:
-        s["RANDOMIZE_DOWNLOAD_DELAY"] = False
     if not direct:
         from crawler.tor.settings import tor_settings
 
@@ -193,15 +191,19 @@ def run_crawl(
     sink = open_sink(cfg, store)
     notifier = open_notifier(cfg)
     started, t0 = utcnow_iso(), time.monotonic()
-    process = CrawlerProcess({"LOG_LEVEL": log_level, "TELNETCONSOLE_ENABLED": False},
-                             install_root_handler=True)
+    process = CrawlerProcess({"LOG_LEVEL": log_level, "TELNETCONSOLE_ENABLED": False,
+                              "LOG_INSTALL_ROOT_HANDLER": True})
     crawlers: list[tuple[ForumConfig, Crawler, int]] = []
     try:
         for forum in forums:
             settings = forum_settings(cfg, forum, direct)
             settings["LOG_LEVEL"] = log_level
             settings["DARKWATCH_PROGRESS"] = show_progress
-            crawler = Crawler(ForumSpider, settings)
+            # A subclass per forum carries its settings: the process builds the crawler so
+            # the reactor is installed the way Scrapy expects.
+            spidercls = type(f"ForumSpider_{forum.name}", (ForumSpider,),
+                             {"custom_settings": settings})
+            crawler = process.create_crawler(spidercls)
             run_id = store.start_run(forum.name)
             crawlers.append((forum, crawler, run_id))
             process.crawl(crawler, forum_config=forum, darkwatch_config=cfg, store=store,

@@ -22,7 +22,7 @@ DOWNLOAD_HANDLERS = {"ftp": None, "s3": None, "file": None, "data": None}
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
 DOWNLOAD_DELAY = 2.0
-RANDOMIZE_DOWNLOAD_DELAY = True
+DOWNLOAD_DELAY_JITTER = 0.5  # +-50% of the delay, so requests do not tick like a metronome
 DOWNLOAD_TIMEOUT = 120
 RETRY_ENABLED = True
 RETRY_TIMES = 4
@@ -53,10 +53,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.LoopbackOnlyMiddleware": 70,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    # Scope is ForumScopeMiddleware's job (it also counts what it refuses).
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
-}
-SPIDER_MIDDLEWARES = {
-    "scrapy.spidermiddlewares.offsite.OffsiteMiddleware": None,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.NoveltyPipeline": 100,

@@ -16,3 +16,6 @@ class TorConfig(BaseModel):
     password: str | None = None  # control password; cookie auth when absent
     bootstrap_timeout: float = Field(default=120.0, gt=0)
     tor_binary: str = "tor"
+    # launch mode: extra torrc options for the private tor (e.g. Bridge lines, or the
+    # lab's DirAuthority/TestingTorNetwork lines); a list value repeats the option.
+    torrc: dict[str, str | list[str]] = Field(default_factory=dict)

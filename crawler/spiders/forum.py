@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_RELOGINS = 3
+THREAD_META = ("thread_url", "thread_title", "marker", "resumed")
 MAX_ERROR_SAMPLES = 20
 
 
@@ -235,7 +236,7 @@ class ForumSpider(scrapy.Spider):
             )
         nxt = page.next_url
         if nxt and origin(nxt) in self.allowed_origins:
-            req = self.thread_request(nxt, dict(meta))
+            req = self.thread_request(nxt, {k: meta[k] for k in THREAD_META if k in meta})
             if req is not None:
                 yield req
                 return

@@ -50,32 +50,33 @@ def test_every_post_stored_once_with_correct_fields(forum, skin, tmp_path):
 def test_incremental_recrawl_fetches_only_boards_and_changed_last_pages(forum, skin, tmp_path):
     cfg = write_config(tmp_path / "darkwatch.yml", [forum.forum_config(skin)])
     assert crawl(cfg).returncode == 0
-    before = len(export(cfg))
+    before = {p["post_id"] for p in export(cfg)}
 
     # Unchanged forum: only board pages.
     forum.server.reset_requests()
     assert crawl(cfg).returncode == 0
     fetched = forum.fetched_pages(skin)
-    assert fetched["thread"] == [], fetched["thread"]
+    assert fetched["thread"] == []
     assert fetched["board"], "board pages must be re-read"
 
-    # Three new posts in two threads: exactly those are stored, and only those
-    # threads' last pages are fetched besides the boards.
-    threads = forum.multi_page_threads(skin)[:2]
-    new_ids = [forum.server.add_post(threads[0], "newbie", "premier message ajouté"),
-               forum.server.add_post(threads[0], "newbie", "deuxième message ajouté"),
-               forum.server.add_post(threads[1], "other", "troisième message ajouté")]
+    # Three new posts in two threads: exactly those are stored, and besides the boards only
+    # those threads' last known pages (and any page the new posts opened) are fetched.
+    t1, t2 = forum.multi_page_threads(skin)[:2]
+    old_last = {t: forum.server.thread_pages(skin, t) for t in (t1, t2)}
+    new_ids = {forum.server.add_post(t1, "newbie", "premier message ajouté"),
+               forum.server.add_post(t1, "newbie", "deuxième message ajouté"),
+               forum.server.add_post(t2, "other", "troisième message ajouté")}
     forum.server.reset_requests()
-    res = crawl(cfg)
+    res = crawl(cfg, "--report", str(tmp_path / "r.json"))
     assert res.returncode == 0, res.stdout + res.stderr
     after = export(cfg)
-    assert len(after) == before + 3
-    assert {p["post_id"] for p in after} - {p["post_id"] for p in export_before(after, new_ids)} \
-        == set(map(str, new_ids))
-    fetched = forum.fetched_pages(skin)
-    assert sorted(fetched["thread"]) == sorted(forum.last_page_paths(skin, threads)), fetched
-
-
-def export_before(after, new_ids):
-    new = set(map(str, new_ids))
-    return [p for p in after if p["post_id"] not in new]
+    assert len(after) == len(before) + 3
+    assert {p["post_id"] for p in after} - before == {str(i) for i in new_ids}
+    expected = sorted(
+        forum.server.thread_page_path(skin, t, page)
+        for t in (t1, t2)
+        for page in range(old_last[t], forum.server.thread_pages(skin, t) + 1)
+    )
+    assert sorted(forum.fetched_pages(skin)["thread"]) == expected
+    (row,) = json.loads((tmp_path / "r.json").read_text())["forums"]
+    assert row["posts_new"] == 3 and row["threads_changed"] == 2

@@ -1,0 +1,149 @@
+"""Structured logs: one JSON object per line (``darkwatch crawl --log-format json``).
+
+Log shippers (journald -> Loki/Elastic, docker's json-file) index fields, not prose: each line
+carries ``timestamp``, ``level``, ``logger``, ``message`` and, when the call passed them in
+``extra``, ``forum``, ``url``, ``status`` (and any other extra field). Logs travel further than
+the crawl's data, so nothing secret leaves here: values of secret-looking keys are masked,
+URLs lose their userinfo and secret query values, ``password=...``/``Bearer ...`` in free text
+are masked, and NIR-shaped numbers are masked like in alert messages.
+
+Stdlib ``logging`` + ``json`` only: the formatter is a few lines, and a dependency such as
+python-json-logger would not do the scrubbing, which is the part that matters here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+from typing import Any, TextIO
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from crawler.alerts.scrub import scrub as scrub_identifiers
+
+MASK = "****"
+# Attributes every LogRecord has: everything else on a record came from ``extra``.
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+_FIRST = ("forum", "url", "status")
+_SECRET_KEY = re.compile(
+    r"(?i)(pass(word|wd|phrase)?|pwd|secret|token|api[-_]?key|apikey|cookies?|authori[sz]ation|"
+    r"credentials?|private[-_]?key|session|sid|auth|fingerprint[-_]?key|signature|sig)$|"
+    r"^(pass|secret|token|api[-_]?key|cookie)"
+)
+_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s\"'<>]+")
+_KV = re.compile(
+    r"(?i)\b((?:[a-z0-9_\-]*(?:password|passwd|pwd|secret|token|api[-_]?key|apikey|cookie|"
+    r"session[-_]?id))\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&]+)"
+)
+_AUTH_HEADER = re.compile(r"(?i)\b(bearer|basic|apikey|digest)\s+[A-Za-z0-9._~+/=\-]{6,}")
+MAX_FIELD = 4000
+
+
+def is_secret_key(key: str) -> bool:
+    return bool(_SECRET_KEY.search(str(key)))
+
+
+def scrub_url(url: str) -> str:
+    """Without userinfo and with secret-looking query values masked; the rest stays readable."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return MASK
+    netloc = parts.netloc
+    if "@" in netloc:
+        if ":" in host:  # IPv6 literal
+            host = f"[{host}]"
+        netloc = f"{MASK}@{host}{port}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(is_secret_key(k) for k, _ in pairs):
+            query = urlencode([(k, MASK if is_secret_key(k) else v) for k, v in pairs], safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def scrub_text(text: str) -> str:
+    text = _URL.sub(lambda m: scrub_url(m.group(0)), text)
+    text = _KV.sub(lambda m: m.group(1) + MASK, text)
+    text = _AUTH_HEADER.sub(lambda m: m.group(1) + " " + MASK, text)
+    text = scrub_identifiers(text)
+    if len(text) > MAX_FIELD:
+        text = text[: MAX_FIELD - 1] + "…"
+    return text
+
+
+def scrub_value(value: Any, key: str | None = None, depth: int = 0) -> Any:
+    """JSON-safe copy of ``value`` with secrets masked (recursive into dicts/lists)."""
+    if key is not None and is_secret_key(key) and value not in (None, ""):
+        return MASK
+    if depth > 5:
+        return MASK
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, dict):
+        return {str(k): scrub_value(v, str(k), depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [scrub_value(v, None, depth + 1) for v in value]
+    return scrub_text(str(value))
+
+
+def _timestamp(record: logging.LogRecord) -> str:
+    dt = datetime.fromtimestamp(record.created, UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(record.msecs):03d}Z"
+
+
+class JsonFormatter(logging.Formatter):
+    """``logging.Formatter`` that emits one JSON object per record, secrets scrubbed."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        try:
+            message = record.getMessage()
+        except Exception:  # bad %-args: keep the template rather than lose the line
+            message = str(record.msg)
+        out: dict[str, Any] = {
+            "timestamp": _timestamp(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": scrub_text(message),
+        }
+        extra = {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+        spider = extra.pop("spider", None)
+        extra.pop("crawler", None)
+        if spider is not None and "forum" not in extra:
+            name = getattr(spider, "name", None)
+            if name:
+                extra["forum"] = name
+        for key in _FIRST:
+            if key in extra:
+                out[key] = scrub_value(extra.pop(key), key)
+        for key in sorted(extra):
+            if key not in out:
+                out[key] = scrub_value(extra[key], key)
+        if record.exc_info:
+            out["exception"] = scrub_text(self.formatException(record.exc_info))
+        elif record.exc_text:
+            out["exception"] = scrub_text(record.exc_text)
+        if record.stack_info:
+            out["stack"] = scrub_text(self.formatStack(record.stack_info))
+        return json.dumps(out, ensure_ascii=False, default=str)
+
+
+def install(level: str | int = "INFO", stream: TextIO | None = None) -> logging.Handler:
+    """Route the root logger to ``stream`` (stderr) as JSON lines; replaces existing root handlers.
+
+    Call before the crawl starts, and start Scrapy's ``CrawlerProcess`` with
+    ``install_root_handler=False`` so Scrapy does not add its own text handler.
+    """
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    handler.setLevel(level)  # Scrapy resets the root logger's level to NOTSET when it starts
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    return handler

@@ -1,0 +1,301 @@
+"""Compile every rule once into one multi-pattern matcher, then evaluate rules per document.
+
+* Keywords: one Aho-Corasick automaton (pyahocorasick, C) per folding mode, over folded text;
+  word boundaries are checked on the folded text (RE2's ``\\b`` is ASCII-only, wrong next to
+  French letters) and offsets mapped back to the original.
+* Regexes: RE2 (linear time, no backtracking on hostile input). An ``RE2::Set`` tells which
+  regexes match at all; only those are run again for offsets. Text is encoded to UTF-8 once per
+  document (google-re2 would re-encode a ``str`` on every call) and byte offsets mapped back.
+* Detectors: built-in identifier finders (``fr-nir``) over the same UTF-8 bytes.
+
+Identical patterns shared by several rules (the NIR detector used by three rules) run once.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import ahocorasick
+import re2
+
+from crawler.rules import nir
+from crawler.rules.loader import LoadedRule
+from crawler.rules.mask import mask_generic
+from crawler.rules.normalize import fold, fold_keyword, is_word_char
+from crawler.rules.schema import Pattern
+from crawler.rules.validators import VALIDATORS
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+_RE2_OPTIONS.max_mem = 64 << 20
+
+
+@dataclass(slots=True)
+class Hit:
+    start: int  # character offsets in the field text
+    end: int
+    canonical: str  # what the fingerprint is computed on
+    masked: str
+    value: str  # the clear matched text: in memory only, shown only with reveal
+
+
+@dataclass(slots=True)
+class _Compiled:
+    pid: int
+    pattern: Pattern
+    mask: bool
+
+
+def _pattern_key(p: Pattern) -> tuple:
+    return (tuple(p.keywords or ()), p.regex, p.detector, p.validator, p.case, p.accents, p.word,
+            "case" in p.model_fields_set)
+
+
+def _char_offsets(data: bytes, text: str, offsets: set[int]) -> dict[int, int]:
+    """Byte offsets (at character boundaries) of UTF-8 ``data`` -> character offsets."""
+    if len(data) == len(text):
+        return {o: o for o in offsets}
+    out: dict[int, int] = {}
+    last_b = last_c = 0
+    for b in sorted(offsets):
+        last_c += len(data[last_b:b].decode("utf-8", "replace"))
+        last_b = b
+        out[b] = last_c
+    return out
+
+
+def _outside(items: list, spans: list) -> list:
+    """``items`` that overlap none of the sorted, disjoint ``spans`` (both (start, end, ...))."""
+    starts = [s[0] for s in spans]
+    out = []
+    for it in items:
+        k = bisect_right(starts, it[0]) - 1
+        if k >= 0 and spans[k][1] > it[0]:
+            continue
+        if k + 1 < len(spans) and spans[k + 1][0] < it[1]:
+            continue
+        out.append(it)
+    return out
+
+
+class Matcher:
+    """All distinct patterns of a rule set; ``scan(text)`` returns hits per pattern id."""
+
+    def __init__(self) -> None:
+        self.patterns: list[_Compiled] = []
+        self._by_key: dict[tuple, int] = {}
+        self._automata: dict[tuple[bool, bool], ahocorasick.Automaton] = {}
+        self._kw: dict[tuple[bool, bool], dict[str, list[tuple[int, bool]]]] = defaultdict(dict)
+        self._regexes: list[tuple[int, re2._Regexp, str | None]] = []
+        self._set: re2.Set | None = None
+        self._detectors: list[tuple[int, str]] = []
+
+    def add(self, p: Pattern) -> int:
+        key = _pattern_key(p)
+        if key in self._by_key:
+            return self._by_key[key]
+        pid = len(self.patterns)
+        mask = p.mask if p.mask is not None else p.keywords is None
+        self.patterns.append(_Compiled(pid, p, mask))
+        self._by_key[key] = pid
+        if p.keywords is not None:
+            mode = (p.case == "insensitive", p.accents == "insensitive")
+            table = self._kw[mode]
+            for kw in p.keywords:
+                folded = fold_keyword(kw, *mode)
+                entry = (pid, p.word)
+                if entry not in table.setdefault(folded, []):
+                    table[folded].append(entry)
+        elif p.regex is not None:
+            src = p.regex
+            if "case" in p.model_fields_set and p.case == "insensitive":
+                src = "(?i)" + src
+            self._regexes.append((pid, re2.compile(src, _RE2_OPTIONS), p.validator))
+        else:
+            self._detectors.append((pid, p.detector or ""))
+        return pid
+
+    def build(self) -> None:
+        for mode, table in self._kw.items():
+            a = ahocorasick.Automaton()
+            for word, entries in table.items():
+                a.add_word(word, (len(word), tuple(entries)))
+            a.make_automaton()
+            self._automata[mode] = a
+        if len(self._regexes) > 1:
+            s = re2.Set.SearchSet(_RE2_OPTIONS)
+            for _pid, rx, _v in self._regexes:
+                s.Add(rx.pattern)
+            s.Compile()
+            self._set = s
+
+    def scan(self, text: str, limit: int | None = None) -> dict[int, list[Hit]]:
+        """Hits per pattern id; ``limit`` caps the hits kept per pattern (hostile posts)."""
+        hits: dict[int, list[Hit]] = defaultdict(list)
+        if not text:
+            return hits
+        for mode, automaton in self._automata.items():
+            self._scan_keywords(text, mode, automaton, hits, limit)
+        if self._regexes or self._detectors:
+            data = text.encode("utf-8", "replace")
+            self._scan_bytes(text, data, hits, limit)
+        return hits
+
+    def _scan_keywords(self, text: str, mode: tuple[bool, bool], automaton, hits,
+                       limit: int | None) -> None:
+        folded = fold(text, *mode)
+        ft = folded.text
+        n = len(ft)
+        for end_idx, (length, entries) in automaton.iter(ft):
+            start, end = end_idx - length + 1, end_idx + 1
+            bounded = None
+            for pid, word in entries:
+                if word:
+                    if bounded is None:
+                        bounded = ((start == 0 or not is_word_char(ft[start - 1]))
+                                   and (end >= n or not is_word_char(ft[end])))
+                    if not bounded:
+                        continue
+                bucket = hits[pid]
+                if limit is not None and len(bucket) >= limit:
+                    continue
+                s, e = folded.to_original(start), folded.to_original(end, end=True)
+                value = text[s:e]
+                masked = mask_generic(value) if self.patterns[pid].mask else value
+                bucket.append(Hit(s, e, ft[start:end], masked, value))
+
+    def _scan_bytes(self, text: str, data: bytes, hits, limit: int | None) -> None:
+        raw: list[tuple[int, int, int, str | None, object]] = []  # pid, bstart, bend, validator, nir
+        if self._regexes:
+            if self._set is not None:
+                idx = self._set.Match(data) or []
+                todo = [self._regexes[i] for i in sorted(idx)]
+            else:
+                todo = self._regexes
+            for pid, rx, validator in todo:
+                for m in rx.finditer(data):
+                    if m.end() > m.start():
+                        raw.append((pid, m.start(), m.end(), validator, None))
+        full = None
+        for pid, name in self._detectors:
+            if full is None:
+                full = nir.find(data)
+            # keyless bodies count only when they are not part of a full NIR
+            found = full if name == "fr-nir" else _outside(nir.find_bodies(data), full)
+            raw.extend((pid, s, e, None, n) for s, e, n in found)
+        if not raw:
+            return
+        conv = _char_offsets(data, text, {o for r in raw for o in (r[1], r[2])})
+        for pid, bs, be, validator, found_nir in raw:
+            if limit is not None and len(hits[pid]) >= limit:
+                continue
+            s, e = conv[bs], conv[be]
+            value = text[s:e]
+            if found_nir is not None:
+                canonical, masked = found_nir.canonical, found_nir.masked
+            elif validator:
+                res = VALIDATORS[validator](value)
+                if res is None:
+                    continue
+                canonical, masked = res
+            else:
+                canonical = value
+                masked = mask_generic(value) if self.patterns[pid].mask else value
+            hits[pid].append(Hit(s, e, canonical, masked, value))
+
+
+@dataclass(slots=True)
+class CompiledRule:
+    loaded: LoadedRule
+    patterns: dict[str, int]  # pattern name -> pid
+    exclude: dict[str, int]
+    fields: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class Firing:
+    """A rule that fired on a document: its hits as (field, pattern name, hit)."""
+
+    rule: CompiledRule
+    hits: list[tuple[str, str, Hit]] = field(default_factory=list)
+
+
+class _Ctx:
+    def __init__(self, per_field: dict[str, dict[str, list[Hit]]]) -> None:
+        self.per_field = per_field
+        self._counts: dict[str, int] = {}
+
+    def count(self, name: str) -> int:
+        c = self._counts.get(name)
+        if c is None:
+            c = self._counts[name] = len({h.canonical for hs in self.per_field.values()
+                                          for h in hs.get(name, ())})
+        return c
+
+    def near(self, a: str, b: str, within: int) -> bool:
+        for hs in self.per_field.values():
+            ha, hb = hs.get(a), hs.get(b)
+            if not ha or not hb:
+                continue
+            hb = sorted(hb, key=lambda h: h.start)
+            starts = [h.start for h in hb]
+            longest = max(h.end - h.start for h in hb)
+            for h in ha:
+                lo = bisect_left(starts, h.start - within - longest)
+                hi = bisect_right(starts, h.end + within)
+                for x in hb[lo:hi]:
+                    if max(h.start, x.start) - min(h.end, x.end) <= within:
+                        return True
+        return False
+
+
+class RuleSet:
+    """Compiled rules, ready to evaluate documents (dicts of field name -> text)."""
+
+    def __init__(self, rules: list[LoadedRule]) -> None:
+        self.matcher = Matcher()
+        self.rules: list[CompiledRule] = []
+        for lr in rules:
+            if not lr.rule.enabled:
+                continue
+            det = lr.rule.detection
+            self.rules.append(CompiledRule(
+                lr, {n: self.matcher.add(p) for n, p in det.patterns.items()},
+                {n: self.matcher.add(p) for n, p in det.exclude.items()}, tuple(det.fields)))
+        self.matcher.build()
+        self.fields = sorted({f for r in self.rules for f in r.fields})
+
+    def scan_fields(self, doc: dict[str, str], limit: int | None = None) -> dict[str, dict[int, list[Hit]]]:
+        return {f: self.matcher.scan(doc.get(f) or "", limit) for f in self.fields if doc.get(f)}
+
+    def evaluate(self, doc: dict[str, str],
+                 scanned: dict[str, dict[int, list[Hit]]] | None = None) -> list[Firing]:
+        scanned = scanned if scanned is not None else self.scan_fields(doc)
+        firings: list[Firing] = []
+        for cr in self.rules:
+            per_field: dict[str, dict[str, list[Hit]]] = {}
+            excluded = False
+            for f in cr.fields:
+                hits = scanned.get(f)
+                if not hits:
+                    continue
+                if any(hits.get(pid) for pid in cr.exclude.values()):
+                    excluded = True
+                    break
+                named = {n: hits[pid] for n, pid in cr.patterns.items() if hits.get(pid)}
+                if named:
+                    per_field[f] = named
+            if excluded or not per_field:
+                if not excluded and cr.loaded.condition.evaluate(_Ctx({})):
+                    firings.append(Firing(cr))  # e.g. "not x": fires on documents without x
+                continue
+            if cr.loaded.condition.evaluate(_Ctx(per_field)):
+                fr = Firing(cr)
+                for f, named in per_field.items():
+                    for n, hs in named.items():
+                        fr.hits.extend((f, n, h) for h in hs)
+                fr.hits.sort(key=lambda t: (t[0], t[2].start, t[2].end))
+                firings.append(fr)
+        return firings

@@ -1,0 +1,231 @@
+"""Read rule files, check them, and report every defect as ``file:line:col: message``.
+
+Used by ``darkwatch rules lint`` (report everything) and by the crawl (refuse to start, or keep
+the previous rule set on a reload). Structural checks come from :mod:`crawler.rules.schema`;
+semantic ones (condition names, RE2 compilation, validators, duplicate ids) are done here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import re2
+from pydantic import ValidationError
+
+from crawler.rules.condition import ConditionSyntaxError, Node, parse_condition
+from crawler.rules.errors import RuleError, RuleProblem
+from crawler.rules.schema import DETECTORS, Rule
+from crawler.rules.validators import VALIDATORS
+from crawler.rules.yamlpos import LocatedDoc, YamlError, load_documents
+
+RULE_SUFFIXES = (".yml", ".yaml")
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+
+
+@dataclass(slots=True)
+class LoadedRule:
+    rule: Rule
+    file: str
+    line: int
+    ruleset: str  # the pack: name of the folder holding the file
+    condition: Node
+
+    def meta(self) -> dict:
+        r = self.rule
+        return {
+            "id": r.id, "name": r.name, "title": r.title, "level": r.level,
+            "description": r.description.strip(),
+            "author": [r.author] if isinstance(r.author, str) and r.author else
+                      (list(r.author) if isinstance(r.author, list) else []),
+            "tags": list(r.tags), "references": list(r.references),
+            "version": str(r.modified or r.date or ""), "status": r.status, "ruleset": self.ruleset,
+        }
+
+
+def rule_files(paths: list[str]) -> tuple[list[Path], list[RuleProblem]]:
+    files: list[Path] = []
+    problems: list[RuleProblem] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.suffix in RULE_SUFFIXES and f.is_file()
+                           and not any(part.startswith(".") for part in f.relative_to(p).parts))
+            files.extend(found)
+        elif p.is_file():
+            files.append(p)
+        else:
+            problems.append(RuleProblem(str(p), 1, 1, "no such file or directory "
+                                        "(check rules.paths in the config)"))
+    if not files and not problems:
+        problems.append(RuleProblem(", ".join(paths) or "<none>", 1, 1,
+                                    "no rule files (*.yml) found"))
+    return files, problems
+
+
+def regex_problem(pattern: str) -> str | None:
+    """Why RE2 refuses ``pattern``, with a rewrite hint; None if it compiles."""
+    try:
+        re2.compile(pattern, _RE2_OPTIONS)
+        return None
+    except re2.error as exc:
+        msg = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        hint = ""
+        if "escape sequence: \\" in msg and any(f"\\{d}" in pattern for d in "123456789"):
+            hint = (" RE2 has no backreferences (\\1): match the repeated text explicitly, "
+                    "or use a keyword list")
+        elif "(?=" in pattern or "(?!" in pattern or "(?<" in pattern and "(?<P" not in pattern:
+            hint = (" RE2 has no lookaround: match the context as part of the regex, or split it "
+                    "into two patterns and combine them with 'near' in the condition")
+        return f"RE2 rejects this regex: {msg}.{hint}"
+
+
+def _doc_rules(doc: LocatedDoc) -> list[tuple[object, tuple]]:
+    if isinstance(doc.data, list):
+        return [(item, (i,)) for i, item in enumerate(doc.data)]
+    return [(doc.data, ())]
+
+
+def _dotted(loc: tuple) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def _semantic(data: dict, base: tuple, doc: LocatedDoc, file: str,
+              problems: list[RuleProblem]) -> Node | None:
+    """Checks on the raw rule mapping, so they run even when the structure has other defects."""
+    det = data.get("detection")
+    if not isinstance(det, dict):
+        return None
+    dpath = (*base, "detection")
+    for group in ("patterns", "exclude"):
+        pats = det.get(group)
+        if not isinstance(pats, dict):
+            continue
+        for pname, pat in pats.items():
+            if not isinstance(pat, dict):
+                continue
+            where = (*dpath, group, pname)
+            if isinstance(pat.get("regex"), str):
+                why = regex_problem(pat["regex"])
+                if why:
+                    line, col = doc.where((*where, "regex"))
+                    problems.append(RuleProblem(file, line, col,
+                                                f"detection.{group}.{pname}.regex: {why}"))
+            v = pat.get("validator")
+            if v is not None and v not in VALIDATORS:
+                line, col = doc.where((*where, "validator"))
+                problems.append(RuleProblem(file, line, col, f"unknown validator {v!r} "
+                                            f"(known: {', '.join(sorted(VALIDATORS))})"))
+            d = pat.get("detector")
+            if d is not None and d not in DETECTORS:
+                line, col = doc.where((*where, "detector"))
+                problems.append(RuleProblem(file, line, col, f"unknown detector {d!r} "
+                                            f"(known: {', '.join(DETECTORS)})"))
+    names = [str(n) for n in det.get("patterns", {})] if isinstance(det.get("patterns"), dict) else []
+    cond = det.get("condition", "any")
+    try:
+        return parse_condition(str(cond), names)
+    except ConditionSyntaxError as exc:
+        ln, cl = doc.where((*dpath, "condition"))
+        problems.append(RuleProblem(file, ln, cl, f"detection.condition: {exc} "
+                                    f"(at character {exc.offset + 1} of the condition)"))
+        return None
+
+
+def load_file(path: Path) -> tuple[list[LoadedRule], list[RuleProblem]]:
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return [], [RuleProblem(file, 1, 1, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
+    except OSError as exc:
+        return [], [RuleProblem(file, 1, 1, f"cannot read: {exc.strerror or exc}")]
+    try:
+        docs = load_documents(text)
+    except YamlError as exc:
+        return [], [RuleProblem(file, exc.line, exc.column, f"YAML syntax error: {exc} "
+                                "(check indentation and quoting around this line)")]
+    out: list[LoadedRule] = []
+    problems: list[RuleProblem] = []
+    ruleset = path.parent.name
+    for doc in docs:
+        for data, base in _doc_rules(doc):
+            line, col = doc.where(base)
+            if not isinstance(data, dict):
+                problems.append(RuleProblem(file, line, col, "a rule must be a mapping with keys "
+                                            "like 'id', 'name', 'detection'"))
+                continue
+            cond = _semantic(data, base, doc, file, problems)
+            try:
+                rule = Rule.model_validate(data)
+            except ValidationError as exc:
+                for err in exc.errors():
+                    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p
+                                                               or p in ("str", "function-after")))
+                    key_pos = (*base, *loc, "__key__")
+                    ln, cl = doc.lines.get(key_pos) or doc.where((*base, *loc))
+                    problems.append(RuleProblem(file, ln, cl, f"{_dotted(loc)}: {_explain(err)}"))
+                continue
+            if cond is not None:
+                out.append(LoadedRule(rule, file, line, ruleset, cond))
+    return out, problems
+
+
+def _explain(err: dict) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return "unknown key (check its spelling; rules/schema.json lists the keys)"
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "too_short" and err["loc"][-1:] == ("keywords",):
+        return "the keyword list is empty: write at least one keyword, or remove the pattern"
+    if kind == "too_short":
+        return "must not be empty"
+    if kind == "string_pattern_mismatch" and err["loc"][-1:] == ("id",):
+        return "must be a UUID (generate one: python -c 'import uuid; print(uuid.uuid4())')"
+    if kind == "string_pattern_mismatch" and err["loc"][-1:] == ("name",):
+        return "must be a slug: lowercase letters, digits, '-' or '_' (e.g. 'fr-nir')"
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    if kind == "literal_error":
+        msg = f"{msg.replace('Input should be', 'expected')}, got {err.get('input')!r}"
+    return msg
+
+
+def load_rules(paths: list[str], strict: bool = True) -> tuple[list[LoadedRule], list[RuleProblem]]:
+    """All rules under ``paths`` and every problem found (duplicates across files included)."""
+    files, problems = rule_files(paths)
+    rules: list[LoadedRule] = []
+    for f in files:
+        r, p = load_file(f)
+        rules.extend(r)
+        problems.extend(p)
+    seen_id: dict[str, LoadedRule] = {}
+    seen_name: dict[str, LoadedRule] = {}
+    for lr in rules:
+        for key, seen, what in ((lr.rule.id.lower(), seen_id, "id"), (lr.rule.name, seen_name, "name")):
+            if key in seen:
+                first = seen[key]
+                problems.append(RuleProblem(lr.file, lr.line, 1, f"duplicate rule {what} {key!r} "
+                                            f"(first used at {first.file}:{first.line}); "
+                                            f"every rule needs its own {what}"))
+            else:
+                seen[key] = lr
+    if strict and problems:
+        raise RuleError(problems)
+    return rules, problems
+
+
+def mtimes(paths: list[str]) -> dict[str, float]:
+    """Rule files and their modification times: a change (or a new/removed file) means reload."""
+    files, _ = rule_files(paths)
+    out: dict[str, float] = {}
+    for f in files:
+        try:
+            out[str(f)] = os.stat(f).st_mtime_ns
+        except OSError:
+            continue
+    return out

@@ -1,0 +1,136 @@
+"""Case/accent folding with a map from folded offsets back to the original text.
+
+Aho-Corasick matches exact strings, so keywords and text are folded the same way. Folding works
+character by character (compatibility decomposition, optional removal of combining marks,
+optional case fold) so every folded character knows the original character it came from. Most
+characters fold to exactly one character (``é`` -> ``e``), so the map only records the few that
+do not (``ß`` -> ``ss``, a stripped combining accent -> nothing) and is looked up by bisection:
+memory stays proportional to those exceptions, not to the text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+# Line breaks and tabs become spaces (same length), so "médecin\ntraitant" matches a keyword.
+_TABLES: dict[tuple[bool, bool], dict[str, str]] = {}
+
+
+def fold_char(ch: str, case_insensitive: bool, strip_accents: bool) -> str:
+    """The folded form of one character (possibly empty or longer than one)."""
+    out = unicodedata.normalize("NFKD", ch)
+    if strip_accents:
+        out = "".join(c for c in out if not unicodedata.combining(c))
+    if case_insensitive:
+        out = out.casefold()
+        if strip_accents:  # casefold can reintroduce decomposable characters
+            out = "".join(c for c in unicodedata.normalize("NFKD", out) if not unicodedata.combining(c))
+    return out
+
+
+def fold_keyword(word: str, case_insensitive: bool, strip_accents: bool) -> str:
+    """Fold a keyword exactly as text is folded (whitespace runs become one space)."""
+    word = " ".join(word.split())
+    return fold(word, case_insensitive, strip_accents).text
+
+
+@dataclass(slots=True)
+class Folded:
+    text: str
+    # Irregular characters: parallel lists of folded start, folded length, original index.
+    nstarts: list[int] = field(default_factory=list)
+    nlens: list[int] = field(default_factory=list)
+    origs: list[int] = field(default_factory=list)
+
+    def to_original(self, pos: int, end: bool = False) -> int:
+        """Original offset of folded offset ``pos`` (``end``: an exclusive end offset)."""
+        if not self.nstarts:
+            return pos
+        k = bisect_right(self.nstarts, pos) - 1
+        if k < 0:
+            return pos
+        ns, nl, orig = self.nstarts[k], self.nlens[k], self.origs[k]
+        if pos < ns + nl:  # inside the expansion of one original character
+            return orig + 1 if end and pos > ns else orig
+        return orig + 1 + (pos - ns - nl)
+
+
+_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_REGULAR: dict[tuple[bool, bool], dict[str, bool]] = {}
+
+
+def _spaces(s: str) -> str:
+    # str.replace runs in C on any string; str.translate is per-character on non-ASCII text.
+    if "\n" in s or "\t" in s or "\r" in s:
+        s = s.replace("\n", " ").replace("\t", " ").replace("\r", " ")
+    if "\x0b" in s or "\x0c" in s:
+        s = s.replace("\x0b", " ").replace("\x0c", " ")
+    return s
+
+
+def _whole_string(text: str, case_insensitive: bool) -> str:
+    """Fold with whole-string C calls: right only when every character folds to one character."""
+    s = text.casefold() if case_insensitive else text
+    s = unicodedata.normalize("NFKD", s)
+    return _COMBINING.sub("", s)
+
+
+def _all_regular(text: str, mode: tuple[bool, bool]) -> bool:
+    """True if each distinct non-ASCII character folds to exactly one character, the same way
+    character by character and with the whole-string calls (the fast path is then exact)."""
+    if not mode[1]:
+        return False
+    known = _REGULAR.setdefault(mode, {})
+    for ch in set(text):
+        if ch < "\x80":
+            continue
+        ok = known.get(ch)
+        if ok is None:
+            f = fold_char(ch, *mode)
+            ok = known[ch] = len(f) == 1 and _whole_string(ch, mode[0]) == f
+        if not ok:
+            return False
+    return True
+
+
+def fold(text: str, case_insensitive: bool = True, strip_accents: bool = True) -> Folded:
+    if text.isascii():
+        return Folded(_spaces(text.lower() if case_insensitive else text))
+    if _all_regular(text, (case_insensitive, strip_accents)):
+        return Folded(_spaces(_whole_string(text, case_insensitive)))
+    table = _TABLES.setdefault((case_insensitive, strip_accents), {})
+    parts: list[str] = []
+    out = Folded("")
+    last = npos = 0
+    for m in _NON_ASCII.finditer(text):
+        s, e = m.span()
+        if s > last:
+            seg = text[last:s]
+            parts.append(seg.lower() if case_insensitive else seg)
+            npos += s - last
+        for i in range(s, e):
+            ch = text[i]
+            f = table.get(ch)
+            if f is None:
+                f = table[ch] = fold_char(ch, case_insensitive, strip_accents)
+            parts.append(f)
+            if len(f) != 1:
+                out.nstarts.append(npos)
+                out.nlens.append(len(f))
+                out.origs.append(i)
+            npos += len(f)
+        last = e
+    if last < len(text):
+        seg = text[last:]
+        parts.append(seg.lower() if case_insensitive else seg)
+    out.text = _spaces("".join(parts))
+    return out
+
+
+def is_word_char(ch: str) -> bool:
+    """Letters, digits and combining marks continue a word (so ``cafe`` does not end inside ``café``)."""
+    return ch.isalnum() or ch == "_" or bool(unicodedata.combining(ch))

@@ -1,0 +1,327 @@
+"""The Elasticsearch sink: write-ahead spool, bulk with deterministic ids, triage by id.
+
+Flow: ``write_posts``/``write_alerts`` turn records into bulk actions and append them to the
+durable spool (fsync'd) before returning; once ``batch_size`` actions are waiting, or
+``flush_interval`` passed, or on ``flush``/``close``, every sealed spool segment is sent in
+order with ``helpers.streaming_bulk`` (``raise_on_error=False``: each failed item is
+handled here). Per item:
+
+- acknowledged -> done;
+- transient (429 after the helper's own backoff retries, 5xx, 401/403, connection lost) ->
+  stays in the spool, replayed on the next flush or run (or ``darkwatch spool replay``);
+- permanent (mapping conflict, too large, bad value) -> logged at ERROR with index, id and
+  reason, and kept in ``dead-letter.jsonl``: never silently dropped.
+
+Templates and the ILM policy are installed on the first send of each sink (idempotent).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from crawler.config.store import ElasticsearchConfig
+from crawler.model import Alert, Post, utcnow_iso
+from crawler.sinks import es_docs
+from crawler.sinks.base import ALERT_STATUSES
+from crawler.sinks.es_client import StoreError, describe, is_transient, make_client
+from crawler.sinks.spool import Spool
+
+logger = logging.getLogger(__name__)
+
+RETRY_STATUSES = (429, 502, 503, 504)
+KEEP_STATUSES = (401, 403, 408, 429)  # plus >= 500: not the document's fault
+MAX_CHUNK_BYTES = 10 * 1024 * 1024
+
+
+@dataclass
+class ReplayResult:
+    sent: int = 0
+    dead: int = 0
+    kept: int = 0
+    error: str | None = None
+    dead_ids: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.kept == 0 and self.error is None
+
+
+def _status_of(item: dict[str, Any]) -> int | None:
+    st = item.get("status")
+    try:
+        return int(st)
+    except (TypeError, ValueError):
+        return None
+
+
+def _reason_of(item: dict[str, Any]) -> str:
+    err = item.get("error")
+    if isinstance(err, dict):
+        reason = f"{err.get('type')}: {err.get('reason')}"
+        cause = err.get("caused_by")
+        if isinstance(cause, dict):
+            reason += f" (caused by {cause.get('type')}: {cause.get('reason')})"
+        return reason[:1000]
+    return str(err or item.get("exception") or "unknown error")[:1000]
+
+
+class ElasticsearchSink:
+    """Implements ``Sink`` and ``AlertIndex``."""
+
+    def __init__(self, es_cfg: ElasticsearchConfig, client: Any = None) -> None:
+        self.cfg = es_cfg
+        self.prefix = es_cfg.index_prefix
+        self.spool = Spool(es_cfg.spool_dir)
+        self._client = client
+        self._lock = threading.RLock()
+        self._setup_done = False
+        self._waiting = 0
+        self._last_send = time.monotonic()
+        self._retry_after = 0.0
+        self.last_error: str | None = None
+        self.totals = ReplayResult()
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = make_client(self.cfg)
+        return self._client
+
+    # -- Sink -------------------------------------------------------------------------------
+    def post_actions(self, posts: Sequence[Post]) -> list[dict[str, Any]]:
+        return [{"_op_type": "index", "_index": es_docs.posts_index(self.prefix, p),
+                 "_id": es_docs.post_doc_id(p), "_source": es_docs.post_to_doc(p)} for p in posts]
+
+    def alert_actions(self, alerts: Sequence[Alert]) -> list[dict[str, Any]]:
+        index = es_docs.alerts_index(self.prefix)
+        return [es_docs.alert_update_action(index, a) for a in alerts]
+
+    def write_posts(self, posts: Sequence[Post]) -> None:
+        self._enqueue(self.post_actions(posts))
+
+    def write_raw(self, posts: Sequence[Post]) -> None:
+        """Unmasked copies of posts, to the restricted raw index; ignored unless ``store_raw``.
+
+        The rules pipeline calls this with the posts *before* masking (same forum/post_id),
+        then ``write_posts`` with the masked ones.
+        """
+        if not self.cfg.store_raw:
+            return
+        self._enqueue([{"_op_type": "index", "_index": es_docs.raw_index(self.prefix, p),
+                        "_id": es_docs.post_doc_id(p), "_source": es_docs.raw_to_doc(p)}
+                       for p in posts])
+
+    def write_alerts(self, alerts: Sequence[Alert]) -> None:
+        self._enqueue(self.alert_actions(alerts))
+
+    def flush(self) -> ReplayResult:
+        with self._lock:
+            self.spool.seal()
+            self._waiting = 0
+            return self.replay(force=True)
+
+    def close(self) -> None:
+        try:
+            res = self.flush()
+            if not res.ok:
+                st = self.spool.status()
+                logger.error("Elasticsearch sink closed with %d document(s) still spooled in %s (%s); "
+                             "they are sent on the next run or by `darkwatch spool replay`",
+                             st.pending, st.directory, res.error or "transient errors")
+        finally:
+            self.spool.close()
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    def pending(self) -> int:
+        return self.spool.status().pending
+
+    # -- internals -------------------------------------------------------------------------
+    def _enqueue(self, actions: list[dict[str, Any]]) -> None:
+        import json
+
+        if not actions:
+            return
+        keep = []
+        for a in actions:
+            size = len(json.dumps(a.get("_source") or a.get("doc") or {}, ensure_ascii=False))
+            if size > self.cfg.max_doc_bytes:
+                reason = f"document too large ({size} bytes > max_doc_bytes {self.cfg.max_doc_bytes})"
+                logger.error("Elasticsearch: %s/%s not indexed: %s; kept in %s", a["_index"],
+                             a["_id"], reason, self.spool.dir / "dead-letter.jsonl")
+                self.spool.dead_letter(a, 413, reason)
+                self.totals.dead += 1
+                continue
+            keep.append(a)
+        with self._lock:
+            self._waiting += self.spool.append(keep)
+            due = (self._waiting >= self.cfg.batch_size
+                   or time.monotonic() - self._last_send >= self.cfg.flush_interval)
+            if due:
+                self.spool.seal()
+                self._waiting = 0
+                self.replay()
+
+    def setup(self) -> Any:
+        from crawler.sinks.es_setup import install
+
+        report = install(self.client, self.cfg)
+        self._setup_done = True
+        for line in report.installed:
+            logger.info("Elasticsearch: installed %s", line)
+        for note in report.notes:
+            logger.warning("Elasticsearch: %s", note)
+        return report
+
+    def replay(self, force: bool = False) -> ReplayResult:
+        """Send every sealed spool segment, oldest first; stop at the first that cannot finish."""
+        res = ReplayResult()
+        with self._lock:
+            now = time.monotonic()
+            if not force and now < self._retry_after:
+                res.error = self.last_error
+                res.kept = -1
+                return res
+            self._last_send = now
+            try:
+                if not self._setup_done:
+                    self.setup()
+                for seg in self.spool.sealed_segments():
+                    actions = self.spool.read(seg)
+                    remaining = self._send(actions, res)
+                    self.spool.rewrite(seg, remaining)
+                    if remaining:
+                        res.kept += len(remaining)
+                        break
+            except Exception as exc:
+                res.error = describe(exc, self.cfg)
+                if not is_transient(exc) and not _is_auth(exc):
+                    raise StoreError(res.error) from None
+            if res.error or res.kept:
+                self.last_error = res.error or f"{res.kept} document(s) refused for now (429/5xx)"
+                self._retry_after = time.monotonic() + self.cfg.retry_interval
+                logger.warning("Elasticsearch: %s; documents stay in the spool %s and are retried later",
+                               self.last_error, self.spool.dir)
+            else:
+                self.last_error = None
+                self._retry_after = 0.0
+            self.totals.sent += res.sent
+            self.totals.dead += res.dead
+        return res
+
+    def _send(self, actions: list[dict[str, Any]], res: ReplayResult) -> list[dict[str, Any]]:
+        """Bulk ``actions``; returns those to keep for later, in their original order."""
+        from elasticsearch import helpers
+
+        # Later actions on the same document win (bulk would apply them in order anyway).
+        latest: dict[tuple[str, str], dict[str, Any]] = {}
+        for a in actions:
+            key = (a["_index"], a["_id"])
+            latest.pop(key, None)
+            latest[key] = a
+        unacked = dict(latest)
+        try:
+            for ok, item in helpers.streaming_bulk(
+                self.client, [dict(a) for a in latest.values()], chunk_size=self.cfg.batch_size,
+                max_chunk_bytes=MAX_CHUNK_BYTES, raise_on_error=False, raise_on_exception=False,
+                max_retries=self.cfg.max_retries, initial_backoff=1, max_backoff=30,
+                retry_on_status=RETRY_STATUSES,
+            ):
+                info = next(iter(item.values()))
+                key = (info.get("_index"), info.get("_id"))
+                action = unacked.get(key)
+                if action is None:  # index named by alias/date math: find by id
+                    key = next((k for k in unacked if k[1] == info.get("_id")), key)
+                    action = unacked.get(key)
+                if ok:
+                    unacked.pop(key, None)
+                    res.sent += 1
+                    continue
+                status = _status_of(info)
+                if status is not None and (status in KEEP_STATUSES or status >= 500):
+                    if status in (401, 403):
+                        res.error = f"Elasticsearch refused the write ({status}): {_reason_of(info)}"
+                    continue
+                reason = _reason_of(info)
+                logger.error("Elasticsearch rejected %s/%s (%s): %s; kept in %s", key[0], key[1],
+                             status, reason, self.spool.dir / "dead-letter.jsonl")
+                if action is not None:
+                    self.spool.dead_letter(action, status, reason)
+                unacked.pop(key, None)
+                res.dead += 1
+                res.dead_ids.append(str(key[1]))
+        except Exception as exc:
+            if not (is_transient(exc) or _is_auth(exc)):
+                raise
+            res.error = describe(exc, self.cfg)
+        return [a for a in actions if unacked.get((a["_index"], a["_id"])) is a]
+
+    # -- AlertIndex ------------------------------------------------------------------------
+    def list_alerts(self, status: str | None = None, min_level: str | None = None,
+                    since: str | None = None, limit: int = 100) -> list[Alert]:
+        from elasticsearch import NotFoundError
+
+        filters: list[dict[str, Any]] = [{"term": {"event.kind": "alert"}}]
+        if status:
+            filters.append({"term": {"darkwatch.alert.status": status}})
+        if min_level:
+            if min_level not in es_docs.SEVERITY:
+                raise ValueError(f"unknown level {min_level!r}; one of {', '.join(es_docs.LEVELS)}")
+            filters.append({"range": {"event.severity": {"gte": es_docs.severity(min_level)}}})
+        if since:
+            filters.append({"range": {"event.created": {"gte": since}}})
+        sort = [{"event.created": "desc"}, {"event.severity": "desc"}, {"darkwatch.alert.id": "asc"}]
+        out: list[Alert] = []
+        after = None
+        while len(out) < limit:
+            body: dict[str, Any] = {"query": {"bool": {"filter": filters}}, "sort": sort,
+                                    "size": min(1000, limit - len(out))}
+            if after is not None:
+                body["search_after"] = after
+            try:
+                resp = self.client.search(index=es_docs.alerts_index(self.prefix), **body)
+            except NotFoundError:
+                return out  # no alert indexed yet
+            hits = resp["hits"]["hits"]
+            out.extend(es_docs.doc_to_alert(h["_source"]) for h in hits)
+            if len(hits) < body["size"]:
+                break
+            after = hits[-1]["sort"]
+        return out
+
+    def set_alert_status(self, alert_id: str, status: str, note: str | None = None) -> bool:
+        """Read-modify-write with optimistic concurrency (no scripting needed on the cluster)."""
+        from elasticsearch import ConflictError, NotFoundError
+
+        if status not in ALERT_STATUSES:
+            raise ValueError(f"status must be one of {', '.join(ALERT_STATUSES)}")
+        index = es_docs.alerts_index(self.prefix)
+        for _ in range(5):
+            try:
+                cur = self.client.get(index=index, id=alert_id)
+            except NotFoundError:
+                return False
+            alert = dict(cur["_source"].get("darkwatch", {}).get("alert", {}))
+            notes = list(alert.get("notes") or [])
+            if note:
+                notes.append({"at": utcnow_iso(), "status": status, "note": note})
+            try:
+                self.client.update(index=index, id=alert_id, if_seq_no=cur["_seq_no"],
+                                   if_primary_term=cur["_primary_term"], refresh="wait_for",
+                                   doc={"darkwatch": {"alert": {"status": status, "notes": notes}}})
+                return True
+            except ConflictError:
+                continue  # re-detected or edited meanwhile: read again
+        raise StoreError(f"alert {alert_id}: too many concurrent updates, try again")
+
+
+def _is_auth(exc: BaseException) -> bool:
+    from elasticsearch import AuthenticationException, AuthorizationException
+
+    return isinstance(exc, AuthenticationException | AuthorizationException)

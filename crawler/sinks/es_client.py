@@ -1,0 +1,105 @@
+"""The Elasticsearch client from ``store.elasticsearch``, and errors worded for operators.
+
+Error messages name the URL, the user and the fix, never a password or API key: they end up
+in logs and cron mails.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crawler.config.store import ElasticsearchConfig
+
+
+class StoreError(Exception):
+    """Elasticsearch cannot be used as configured; the message is safe to log."""
+
+
+def make_client(cfg: ElasticsearchConfig) -> Any:
+    from elasticsearch import Elasticsearch
+
+    kwargs: dict[str, Any] = {
+        "request_timeout": cfg.request_timeout,
+        # Connection-level retries only; per-document 429s are the bulk helper's job.
+        "max_retries": 2,
+        "retry_on_timeout": True,
+    }
+    if cfg.api_key:
+        kwargs["api_key"] = cfg.api_key
+    elif cfg.username:
+        kwargs["basic_auth"] = (cfg.username, cfg.password or "")
+    if cfg.url.startswith("https"):
+        kwargs["verify_certs"] = cfg.verify_tls
+        if cfg.ca_cert:
+            kwargs["ca_certs"] = cfg.ca_cert
+        if not cfg.verify_tls:
+            kwargs["ssl_show_warn"] = False
+    return Elasticsearch(cfg.url, **kwargs)
+
+
+def who(cfg: ElasticsearchConfig) -> str:
+    if cfg.api_key:
+        return "with the configured api_key"
+    if cfg.username:
+        return f"as user {cfg.username!r}"
+    return "without credentials"
+
+
+def _scrub(text: str, cfg: ElasticsearchConfig) -> str:
+    for secret in (cfg.password, cfg.api_key):
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def describe(exc: BaseException, cfg: ElasticsearchConfig) -> str:
+    """One actionable line for an Elasticsearch failure, with no secret in it."""
+    from elasticsearch import (
+        ApiError,
+        AuthenticationException,
+        AuthorizationException,
+        ConnectionError,
+        ConnectionTimeout,
+        UnsupportedProductError,
+    )
+
+    where = f"Elasticsearch at {cfg.url}"
+    if isinstance(exc, AuthenticationException):
+        msg = (f"{where} rejected the credentials (401) {who(cfg)}: check store.elasticsearch "
+               "username/password or api_key (e.g. ${ES_API_KEY} is set and current)")
+    elif isinstance(exc, AuthorizationException):
+        msg = (f"{where}: the account {who(cfg)} lacks a privilege (403): {_reason(exc)}; grant "
+               "manage_index_templates, manage_ilm and write/read on the darkwatch-* indices")
+    elif isinstance(exc, ConnectionTimeout):
+        msg = f"{where} timed out: is it overloaded? (store.elasticsearch.request_timeout)"
+    elif isinstance(exc, ConnectionError):
+        msg = f"{where} is unreachable: is it running, and is the url right? ({type(exc).__name__})"
+    elif isinstance(exc, UnsupportedProductError):
+        msg = f"{cfg.url} is not Elasticsearch (or not a supported version): check store.elasticsearch.url"
+    elif isinstance(exc, ApiError):
+        msg = f"{where} answered {exc.meta.status}: {_reason(exc)}"
+    else:
+        msg = f"{where}: {type(exc).__name__}: {exc}"
+    return _scrub(msg, cfg)
+
+
+def _reason(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict):
+            return f"{err.get('type')}: {err.get('reason')}"
+        if err:
+            return str(err)
+    return str(getattr(exc, "message", "") or exc)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth spooling and retrying later (down, slow, overloaded); not a config error."""
+    from elasticsearch import ApiError, ConnectionError, ConnectionTimeout
+
+    if isinstance(exc, ConnectionError | ConnectionTimeout):
+        return True
+    if isinstance(exc, ApiError):
+        return exc.meta.status == 429 or exc.meta.status >= 500
+    return False

@@ -1,0 +1,186 @@
+"""A durable, append-only, write-ahead spool of bulk actions.
+
+Why write-ahead: the crawl hands posts one at a time and the sink batches them; a document is
+on disk (fsync'd) before ``write_posts`` returns, so neither Elasticsearch being down nor the
+crawler being killed loses it. Layout under ``spool_dir``:
+
+- ``seg-<seq>.jsonl``: one bulk action per line (``_op_type``, ``_index``, ``_id``, body),
+  written in order; the highest-numbered segment is the open one.
+- ``dead-letter.jsonl``: actions Elasticsearch rejected for good (mapping conflict, too
+  large), with the reason: kept for an operator, never retried automatically.
+
+A segment is deleted only when every action in it was acknowledged or dead-lettered; a
+partly-sent segment is atomically rewritten with what is left, so replays resume in order.
+Replays are idempotent because every action carries a deterministic ``_id``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from crawler.model import utcnow_iso
+
+logger = logging.getLogger(__name__)
+
+_SEG = re.compile(r"^seg-(\d{12})\.jsonl$")
+DEAD_LETTER = "dead-letter.jsonl"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class SpoolStatus:
+    directory: str
+    segments: int
+    pending: int
+    bytes: int
+    dead_letters: int
+    oldest: str | None
+
+
+class Spool:
+    """Thread-safe; one writer process at a time (the crawl lock serialises runs)."""
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._lock = threading.RLock()
+        self._fh: Any = None
+        self._open_seq: int | None = None
+
+    # -- writing -------------------------------------------------------------------------
+    def _segments(self) -> list[tuple[int, Path]]:
+        out = []
+        for p in self.dir.iterdir():
+            m = _SEG.match(p.name)
+            if m:
+                out.append((int(m.group(1)), p))
+        return sorted(out)
+
+    def append(self, actions: Iterable[dict[str, Any]]) -> int:
+        """Write actions to the open segment and fsync; returns how many were written."""
+        lines = [json.dumps(a, ensure_ascii=False, separators=(",", ":")) + "\n" for a in actions]
+        if not lines:
+            return 0
+        data = "".join(lines).encode("utf-8", "surrogatepass")
+        with self._lock:
+            if self._fh is None:
+                segs = self._segments()
+                self._open_seq = (segs[-1][0] + 1) if segs else 1
+                path = self.dir / f"seg-{self._open_seq:012d}.jsonl"
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                self._fh = os.fdopen(fd, "ab", buffering=0)
+                _fsync_dir(self.dir)
+            self._fh.write(data)
+            os.fsync(self._fh.fileno())
+        return len(lines)
+
+    def seal(self) -> None:
+        """Close the open segment: the next append starts a new one."""
+        with self._lock:
+            if self._fh is not None:
+                self._fh.close()
+                self._fh = None
+                self._open_seq = None
+
+    close = seal
+
+    # -- reading / acknowledging -----------------------------------------------------------
+    def sealed_segments(self) -> list[Path]:
+        with self._lock:
+            return [p for seq, p in self._segments() if seq != self._open_seq]
+
+    @staticmethod
+    def read(path: Path) -> list[dict[str, Any]]:
+        """Actions of a segment; a torn last line (crash mid-append, never acknowledged) is skipped."""
+        out = []
+        with open(path, "rb") as fh:
+            for n, raw in enumerate(fh, 1):
+                if not raw.endswith(b"\n"):
+                    logger.warning("spool %s:%d: incomplete last line ignored (crash while appending)",
+                                   path, n)
+                    break
+                try:
+                    out.append(json.loads(raw))
+                except ValueError:
+                    logger.error("spool %s:%d: unreadable line moved to the dead letters", path, n)
+                    self_dead = path.parent / DEAD_LETTER
+                    _append_line(self_dead, {"at": utcnow_iso(), "reason": "unreadable spool line",
+                                             "segment": path.name, "line": n,
+                                             "text": raw.decode("utf-8", "replace")})
+        return out
+
+    def done(self, path: Path) -> None:
+        with self._lock:
+            path.unlink(missing_ok=True)
+            _fsync_dir(self.dir)
+
+    def rewrite(self, path: Path, remaining: list[dict[str, Any]]) -> None:
+        """Atomically replace a segment by the actions still to send (same name keeps order)."""
+        if not remaining:
+            self.done(path)
+            return
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "wb") as fh:
+            for a in remaining:
+                fh.write((json.dumps(a, ensure_ascii=False, separators=(",", ":")) + "\n")
+                         .encode("utf-8", "surrogatepass"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(self.dir)
+
+    def dead_letter(self, action: dict[str, Any], status: int | None, reason: str) -> None:
+        _append_line(self.dir / DEAD_LETTER, {
+            "at": utcnow_iso(), "index": action.get("_index"), "id": action.get("_id"),
+            "status": status, "reason": reason, "action": action})
+
+    def iter_dead_letters(self) -> Iterator[dict[str, Any]]:
+        path = self.dir / DEAD_LETTER
+        if not path.exists():
+            return
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    yield json.loads(line)
+
+    def status(self) -> SpoolStatus:
+        with self._lock:
+            segs = self._segments()
+            pending = size = 0
+            for _, p in segs:
+                size += p.stat().st_size
+                with open(p, "rb") as fh:
+                    pending += sum(1 for line in fh if line.endswith(b"\n"))
+            oldest = None
+            if segs:
+                from datetime import UTC, datetime
+
+                mtime = segs[0][1].stat().st_mtime
+                oldest = datetime.fromtimestamp(mtime, UTC).replace(microsecond=0).isoformat()
+            return SpoolStatus(str(self.dir), len(segs), pending, size,
+                               sum(1 for _ in self.iter_dead_letters()), oldest)
+
+
+def _append_line(path: Path, record: dict[str, Any]) -> None:
+    data = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8", "surrogatepass")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,226 @@
+"""Tor control with stem: attach to a running tor or launch a private one, wait for bootstrap.
+
+Called by the crawl runner before the reactor starts (stem calls block; the launch
+timeout uses SIGALRM, main thread only). Errors are ``TorUnavailable`` with a message
+that says what to do; the runner turns them into exit code 3.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import signal
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from crawler.config.tor import TorConfig
+from crawler.tor.probe import parse_hostport
+
+INSTALL_HINT = "install it: sudo apt-get install -y tor (Debian/Ubuntu) or brew install tor (macOS)"
+
+
+class TorUnavailable(Exception):
+    """Tor cannot be used; the message says why and how to fix it."""
+
+
+@dataclass
+class TorSession:
+    """What the crawl needs from Tor: the SOCKS address, and a way to stop what we started."""
+
+    mode: str
+    socks: str
+    control: str | None
+    version: str = ""
+    password: str | None = field(default=None, repr=False)
+    process: Any = None  # subprocess.Popen of a launched tor
+    data_dir: str | None = None
+    _last_newnym: float = 0.0
+
+    def controller(self) -> Any:
+        if not self.control:
+            raise TorUnavailable("no control port configured (tor.control)")
+        return open_controller(self.control, self.password)
+
+    def newnym(self) -> float:
+        """Signal NEWNYM (global to this tor) if Tor allows it now; returns seconds to wait
+        before it takes effect (0 = done). Blocking: call from a thread, not the reactor."""
+        from stem import Signal
+
+        with self.controller() as c:
+            if not c.is_newnym_available():
+                return max(c.get_newnym_wait(), 0.1)
+            c.signal(Signal.NEWNYM)
+            self._last_newnym = time.monotonic()
+            return 0.0
+
+    def close(self) -> None:
+        """Stop a tor we launched (attached tors are left alone)."""
+        if self.process is not None:
+            with contextlib.suppress(Exception):
+                self.process.terminate()
+                self.process.wait(timeout=10)
+            with contextlib.suppress(Exception):
+                self.process.kill()
+            self.process = None
+        if self.data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+            self.data_dir = None
+
+
+def open_controller(control: str, password: str | None) -> Any:
+    """Connected, authenticated stem Controller (cookie/safecookie, or password)."""
+    import stem
+    import stem.connection
+    from stem.control import Controller
+
+    host, port = parse_hostport(control)
+    try:
+        c = Controller.from_port(address=host, port=port)
+    except stem.SocketError as exc:
+        raise TorUnavailable(
+            f"cannot reach Tor's control port {control} ({exc}); is tor running with "
+            f"'ControlPort {port}'? (see deploy/tor/torrc)") from None
+    try:
+        c.authenticate(password=password)
+    except stem.connection.MissingPassword:
+        c.close()
+        raise TorUnavailable(f"Tor's control port {control} wants a password: set tor.password "
+                             "(e.g. password: ${TOR_CONTROL_PASSWORD})") from None
+    except stem.connection.PasswordAuthFailed:
+        c.close()
+        raise TorUnavailable(f"Tor's control port {control} rejected the password "
+                             "(check TOR_CONTROL_PASSWORD against HashedControlPassword)") from None
+    except stem.connection.AuthenticationFailure as exc:
+        c.close()
+        raise TorUnavailable(f"cannot authenticate to Tor's control port {control}: {exc} "
+                             "(cookie auth needs read access to tor's control_auth_cookie: add "
+                             "your user to the debian-tor group, or use a password)") from None
+    return c
+
+
+def bootstrap_status(controller: Any) -> tuple[int, str]:
+    """(percent, summary) from ``status/bootstrap-phase``."""
+    phase = controller.get_info("status/bootstrap-phase", "")
+    pct, summary = 0, phase
+    for token in phase.split():
+        if token.startswith("PROGRESS="):
+            with contextlib.suppress(ValueError):
+                pct = int(token.split("=", 1)[1])
+    if 'SUMMARY="' in phase:
+        summary = phase.split('SUMMARY="', 1)[1].split('"', 1)[0]
+    return pct, summary
+
+
+def wait_bootstrap(controller: Any, timeout: float, progress: Callable[[str], None],
+                   where: str) -> None:
+    deadline = time.monotonic() + timeout
+    last = -1
+    while True:
+        pct, summary = bootstrap_status(controller)
+        if pct != last:
+            progress(f"tor: bootstrapped {pct}% ({summary})")
+            last = pct
+        if pct >= 100:
+            return
+        if time.monotonic() > deadline:
+            raise TorUnavailable(
+                f"Tor at {where} did not finish bootstrapping within {timeout:.0f}s "
+                f"(stuck at {pct}%: {summary}); check its log and network, or raise "
+                "tor.bootstrap_timeout")
+        time.sleep(0.5)
+
+
+def check_socks(socks_addr: str, timeout: float = 5.0) -> None:
+    """The SOCKS port accepts a SOCKS5 greeting (no request is sent anywhere)."""
+    host, port = parse_hostport(socks_addr)
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as s:
+            s.sendall(b"\x05\x01\x00")
+            reply = s.recv(2)
+    except OSError as exc:
+        raise TorUnavailable(f"cannot reach Tor's SOCKS port {socks_addr} ({exc}); is tor running? "
+                             "(sudo systemctl start tor)") from None
+    if reply[:1] != b"\x05":
+        raise TorUnavailable(f"{socks_addr} is not a SOCKS5 port (is it Tor's SocksPort?)")
+
+
+def tor_version(controller: Any) -> str:
+    with contextlib.suppress(Exception):
+        return str(controller.get_version()).split()[0]
+    return "?"
+
+
+def ensure_tor_ready(cfg: TorConfig, progress: Callable[[str], None] = lambda s: None) -> TorSession:
+    """Attach (system) or launch (launch), wait for bootstrap 100%; raise TorUnavailable."""
+    if cfg.mode == "launch":
+        return launch_tor(cfg, progress)
+    try:
+        parse_hostport(cfg.socks)
+    except ValueError as exc:
+        raise TorUnavailable(f"tor.socks: {exc}") from None
+    version = ""
+    if cfg.control:
+        with open_controller(cfg.control, cfg.password) as c:
+            version = tor_version(c)
+            wait_bootstrap(c, cfg.bootstrap_timeout, progress, cfg.control)
+    check_socks(cfg.socks)
+    progress(f"tor: ready (SOCKS {cfg.socks}{', tor ' + version if version else ''})")
+    return TorSession("system", cfg.socks, cfg.control, version, password=cfg.password)
+
+
+def launch_config(socks_port: int, control_port: int, data_dir: str,
+                  extra: dict[str, str | list[str]]) -> dict[str, str | list[str]]:
+    conf: dict[str, str | list[str]] = {
+        "SocksPort": f"127.0.0.1:{socks_port} IsolateSOCKSAuth ExtendedErrors",
+        "ControlPort": f"127.0.0.1:{control_port}",
+        "CookieAuthentication": "1",
+        "DataDirectory": data_dir,
+        "AvoidDiskWrites": "1",
+        "Log": "notice stdout",
+    }
+    conf.update(extra)
+    return conf
+
+
+def launch_tor(cfg: TorConfig, progress: Callable[[str], None]) -> TorSession:
+    import stem.process
+
+    binary = shutil.which(cfg.tor_binary)
+    if not binary:
+        raise TorUnavailable(f"'{cfg.tor_binary}' not found: {INSTALL_HINT}")
+    from crawler.lab.tornet import free_ports
+
+    socks_port, control_port = free_ports(2)
+    data_dir = tempfile.mkdtemp(prefix="darkwatch-tor-")
+    conf = launch_config(socks_port, control_port, data_dir, dict(cfg.torrc))
+    main = threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGALRM")
+    progress(f"tor: launching {binary} (data dir {data_dir})")
+    try:
+        proc = stem.process.launch_tor_with_config(
+            config=conf, tor_cmd=binary, completion_percent=100,
+            init_msg_handler=lambda line: _launch_progress(line, progress),
+            timeout=cfg.bootstrap_timeout if main else None, take_ownership=True,
+        )
+    except OSError as exc:
+        shutil.rmtree(data_dir, ignore_errors=True)
+        raise TorUnavailable(f"launching tor failed: {exc}") from None
+    session = TorSession("launch", f"127.0.0.1:{socks_port}", f"127.0.0.1:{control_port}",
+                         process=proc, data_dir=data_dir)
+    try:
+        with session.controller() as c:
+            session.version = tor_version(c)
+    except TorUnavailable:
+        session.close()
+        raise
+    progress(f"tor: launched, SOCKS {session.socks}")
+    return session
+
+
+def _launch_progress(line: str, progress: Callable[[str], None]) -> None:
+    if "Bootstrapped" in line:
+        progress("tor: " + line.split("] ", 1)[-1])

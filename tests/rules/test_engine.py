@@ -1,0 +1,143 @@
+"""Keyword folding and boundaries, regex + validators, conditions, excludes, offsets."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.rules.condition import ConditionSyntaxError, parse_condition
+from crawler.rules.engine import RuleSet
+from crawler.rules.loader import load_rules
+from crawler.rules.normalize import fold
+from tests.rules.conftest import write_rule
+
+UUIDS = iter(f"00000000-0000-4000-8000-{i:012d}" for i in range(1, 1000))
+
+
+def ruleset(tmp_path, detection: str, name: str = "t") -> RuleSet:
+    body = (f"id: {next(UUIDS)}\nname: {name}\ntitle: t\nlevel: high\ndetection:\n"
+            + "\n".join("  " + line for line in detection.strip("\n").splitlines()) + "\n")
+    write_rule(tmp_path, f"{name}.yml", body)
+    rules, _ = load_rules([str(tmp_path / f"{name}.yml")])
+    return RuleSet(rules)
+
+
+def hits(rs: RuleSet, text: str, **fields) -> list[tuple[str, str]]:
+    doc = {"text": text, **fields}
+    out = []
+    for f in rs.evaluate(doc):
+        out += [(p, doc[field][h.start:h.end]) for field, p, h in f.hits]
+    return out
+
+
+def test_fold_maps_offsets_back():
+    text = "Le labo ÉVRY-Straße ﬁn cafe\u0301!"
+    f = fold(text)
+    for word, original in (("evry", "ÉVRY"), ("strasse", "Straße"), ("fin", "ﬁn"), ("cafe", "cafe\u0301")):
+        i = f.text.index(word)
+        assert text[f.to_original(i):f.to_original(i + len(word), end=True)] == original
+
+
+def test_keywords_case_accents_words(tmp_path):
+    rs = ruleset(tmp_path, """
+patterns:
+  lab: {keywords: [Cerballiance, "médecin traitant", Dédalus]}
+""")
+    assert hits(rs, "CERBALLIANCE, Medecin\nTraitant et dedalus") == [
+        ("lab", "CERBALLIANCE"), ("lab", "Medecin\nTraitant"), ("lab", "dedalus")]
+    assert hits(rs, "xcerballiance cerballiancey dedalusé") == []
+    assert hits(rs, "à Dédalus.") == [("lab", "Dédalus")]
+
+
+def test_case_and_accent_sensitive(tmp_path):
+    rs = ruleset(tmp_path, """
+patterns:
+  a: {keywords: [MIPS], case: sensitive}
+  b: {keywords: [rhésus], accents: sensitive}
+""")
+    assert hits(rs, "mips MIPS rhesus Rhésus") == [("a", "MIPS"), ("b", "Rhésus")]
+
+
+def test_word_false_matches_inside_words(tmp_path):
+    rs = ruleset(tmp_path, "patterns:\n  a: {keywords: [lab], word: false}")
+    assert hits(rs, "biolabs") == [("a", "lab")]
+
+
+def test_regex_with_validator_and_mask(tmp_path):
+    rs = ruleset(tmp_path, r"""
+patterns:
+  card: {regex: '\b(?:\d[ -]?){12,18}\d\b', validator: luhn}
+""")
+    doc = {"text": "carte 4970 1012 3456 7893 et 4970 1012 3456 7890"}
+    (firing,) = rs.evaluate(doc)
+    assert [h.masked for _f, _p, h in firing.hits] == ["************7893"]
+    assert firing.hits[0][2].canonical == "4970101234567893"
+
+
+def test_conditions(tmp_path):
+    rs = ruleset(tmp_path, """
+patterns:
+  lab: {keywords: [biogroup]}
+  nir: {detector: fr-nir}
+condition: lab near nir within 20 chars
+""")
+    assert hits(rs, "biogroup: 185057800608491")
+    assert not hits(rs, "biogroup" + "." * 40 + "185057800608491")
+    assert not hits(rs, "185057800608491", title="biogroup")  # different fields
+
+
+def test_count_is_distinct_values(tmp_path):
+    rs = ruleset(tmp_path, "patterns:\n  nir: {detector: fr-nir}\ncondition: nir >= 2")
+    assert not hits(rs, "185057800608491 1 85 05 78 006 084 91")  # one person twice
+    assert hits(rs, "185057800608491 293027512345668")
+
+
+def test_exclude_and_not(tmp_path):
+    rs = ruleset(tmp_path, """
+patterns:
+  leak: {keywords: [dump]}
+  news: {keywords: [article]}
+exclude:
+  pr: {keywords: [press release]}
+condition: leak and not news
+""")
+    assert hits(rs, "fresh dump")
+    assert not hits(rs, "article about a dump")
+    assert not hits(rs, "press release: no dump")
+
+
+def test_of_syntax(tmp_path):
+    rs = ruleset(tmp_path, """
+patterns:
+  a: {keywords: [alpha]}
+  b: {keywords: [beta]}
+  c: {keywords: [gamma]}
+condition: 2 of them and all of (a, b)
+""")
+    assert hits(rs, "alpha beta")
+    assert not hits(rs, "alpha gamma")
+
+
+@pytest.mark.parametrize("cond,msg", [
+    ("lab and", "ends too early"), ("lab near nir", "within"), ("unknown", "unknown pattern"),
+    ("lab >= x", "a number"), ("", "empty"), ("lab nir", "unexpected"),
+])
+def test_condition_errors(cond, msg):
+    with pytest.raises(ConditionSyntaxError) as exc:
+        parse_condition(cond, ["lab", "nir"])
+    assert msg in str(exc.value)
+
+
+def test_fields_selector(tmp_path):
+    rs = ruleset(tmp_path, "patterns:\n  a: {keywords: [bob]}\nfields: [author]")
+    assert hits(rs, "bob", author="alice") == []
+    assert hits(rs, "x", author="Bob") == [("a", "Bob")]
+
+
+def test_non_ascii_offsets_for_regex_and_detectors(tmp_path):
+    rs = ruleset(tmp_path, r"""
+patterns:
+  nir: {detector: fr-nir}
+  word: {regex: 'Zoë\w*'}
+""")
+    text = "Élodie Zoëlle ✓ 𝔘𝔫𝔦 n° 185057800608491"
+    assert hits(rs, text) == [("word", "Zoëlle"), ("nir", "185057800608491")]

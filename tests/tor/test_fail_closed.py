@@ -1,0 +1,76 @@
+"""Fail closed: with Tor's SOCKS port dead nothing reaches the destination, and the error reads well.
+
+No lab needed: a dead port and a loopback witness server are enough (and real).
+"""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from crawler.lab.tornet import free_ports
+from tests.helpers import darkwatch, write_config
+from tests.tor.conftest import fetch_many
+from tests.tor.servers import CountingServer
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def witness():
+    srv = CountingServer().start()
+    yield srv
+    srv.stop()
+
+
+def dead_port() -> int:
+    (port,) = free_ports(1)
+    with socket.socket() as s:  # nothing listens there
+        assert s.connect_ex(("127.0.0.1", port)) != 0
+    return port
+
+
+def test_handler_never_connects_directly(witness):
+    socks = f"127.0.0.1:{dead_port()}"
+    out = fetch_many(socks, {"forum": [f"http://127.0.0.1:{witness.port}/x",
+                                       f"http://127.0.0.1:{witness.port}/y"]}, retries=2)
+    assert witness.connections == 0
+    assert [r["error"] for r in out["results"]] == ["tor-unreachable", "tor-unreachable"], out
+    reason = out["results"][0]["reason"]
+    assert f"cannot reach Tor's SOCKS port {socks}" in reason and "Nothing was sent directly" in reason
+
+
+def test_handler_without_socks_setting_refuses(witness):
+    out = fetch_many("", {"forum": [f"http://127.0.0.1:{witness.port}/x"]})
+    (res,) = out["results"]
+    assert res["error"] == "tor-no-route", res
+    assert "never connects directly" in res["reason"]
+    assert witness.connections == 0
+
+
+def test_crawl_without_direct_makes_zero_connections(witness, tmp_path):
+    """`darkwatch crawl` of a loopback forum without --direct and Tor down: exit 3, no traffic."""
+    port = dead_port()
+    forum = {"name": "loop", "engine": "phpbb",
+             "start_urls": [f"http://127.0.0.1:{witness.port}/viewforum.php?f=2"]}
+    cfg = write_config(tmp_path / "darkwatch.yml", [forum],
+                       tor={"mode": "system", "socks": f"127.0.0.1:{port}",
+                            "control": f"127.0.0.1:{port}"})
+    res = darkwatch("crawl", "--config", str(cfg), "-q", timeout=120)
+    assert res.returncode == 3, res.stdout + res.stderr
+    assert "Tor unavailable" in res.stderr and f"127.0.0.1:{port}" in res.stderr, res.stderr
+    assert witness.connections == 0
+
+
+def test_crawl_socks_dies_after_bootstrap_check(witness, tmp_path):
+    """Control port fine is not needed: no control, SOCKS dead -> exit 3 before any request."""
+    port = dead_port()
+    forum = {"name": "loop", "engine": "phpbb",
+             "start_urls": [f"http://127.0.0.1:{witness.port}/viewforum.php?f=2"]}
+    cfg = write_config(tmp_path / "darkwatch.yml", [forum],
+                       tor={"mode": "system", "socks": f"127.0.0.1:{port}", "control": None})
+    res = darkwatch("crawl", "--config", str(cfg), "-q", timeout=120)
+    assert res.returncode == 3, res.stdout + res.stderr
+    assert f"cannot reach Tor's SOCKS port 127.0.0.1:{port}" in res.stderr
+    assert witness.connections == 0
