@@ -7,7 +7,7 @@ for each engine and the ratios (targets: darkwatch >= 10x the naive loop, >= YAR
 The naive loop is slow (one pass per pattern), so it runs on the first ``--naive-mb`` MB of the
 corpus; MB/s is a rate, so the comparison stays fair.
 
-    python bench/rules.py [--mb 24] [--naive-mb 3] [--seed 1]
+    python bench/rules.py [--mb 20] [--naive-mb 0.5] [--seed 1]
 """
 
 from __future__ import annotations
@@ -28,12 +28,13 @@ from crawler.rules.engine import RuleSet  # noqa: E402
 from crawler.rules.loader import load_rules  # noqa: E402
 from tests.rules.nir_corpus import STYLES, decoy, fmt, random_nir  # noqa: E402
 
-WORDS = ("le la les des un une patient patients fichier données santé laboratoire analyse "
+_TEXT = ("le la les des un une patient patients fichier données santé laboratoire analyse "
          "résultats médecin dossier envoi reçu prix euros bitcoin contact vendeur acheteur "
          "qualité frais complet base client numéro adresse téléphone naissance ville mise à jour "
          "hier demain très bien merci bonjour salut forum post sujet réponse lien télécharger "
          "archive mot passe accès serveur export import colonne ligne total échantillon vérifié "
-         "the and for with data fresh sample price escrow vouch legit french records").split()
+         "the and for with data fresh sample price escrow vouch legit french records")
+WORDS = _TEXT.split()
 SYL = ["ka", "lo", "mi", "ré", "zu", "ta", "po", "bé", "ni", "sa", "qu", "ox", "vy", "dé", "ar", "el"]
 
 
@@ -163,7 +164,8 @@ def yara_source(keywords: list[str], regexes: list[str], rules) -> str:
             body = r[4:] if nocase else r
             body = body.replace("(?:", "(").replace("/", chr(92) + "/")
             lines.append(f"    $r{j} = /{body}/" + (" nocase" if nocase else ""))
-        out.append(f"rule bench_rx_{i} {{\n  strings:\n" + "\n".join(lines) + "\n  condition:\n    any of them\n}")
+        out.append(f"rule bench_rx_{i} {{\n  strings:\n" + "\n".join(lines)
+                   + "\n  condition:\n    any of them\n}")
     # The shipped pack: keywords as nocase fullword strings, the NIR as a regex.
     sep = r"[ .\-\/]{0,2}"
     nir_rx = (r"\b[1-478]" + sep + r"\d\d" + sep + r"\d\d" + sep + r"(\d\d|2[AaBb])" + sep + r"\d\d\d"
@@ -195,8 +197,8 @@ def bench_yara(source: str, docs: list[bytes]) -> tuple[float, int]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--mb", type=float, default=24.0, help="corpus size in MB (default 24)")
-    ap.add_argument("--naive-mb", type=float, default=2.0, help="part of it for the naive loop")
+    ap.add_argument("--mb", type=float, default=20.0, help="corpus size in MB (default 20)")
+    ap.add_argument("--naive-mb", type=float, default=0.5, help="part of it for the naive loop")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     rng = random.Random(args.seed)

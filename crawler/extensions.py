@@ -106,14 +106,14 @@ def failure_reason(failure: Failure) -> tuple[str, str]:
     if isinstance(exc, HttpError):
         status = exc.response.status
         return (f"http-{status}", f"HTTP {status} after retries")
-    if isinstance(exc, terr.TimeoutError | terr.TCPTimedOutError):
-        return ("timeout", "timed out after retries")
+    name = type(exc).__name__
+    text = str(exc) or name
+    if isinstance(exc, terr.TimeoutError | terr.TCPTimedOutError) or "Timeout" in name:
+        return ("timeout", f"timed out after retries ({text[:200]})")
+    if "max size" in text or "maxsize" in text.lower():
+        return ("too-large", text[:300])
     if isinstance(exc, terr.ConnectionRefusedError):
         return ("connection-refused", "connection refused after retries")
     if isinstance(exc, terr.DNSLookupError):
         return ("dns", "host name did not resolve")
-    name = type(exc).__name__
-    text = str(exc) or name
-    if "maxsize" in text.lower() or "Cancelling download" in text:
-        return ("too-large", text)
     return (name.lower(), text[:300])

@@ -17,6 +17,7 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -111,6 +112,13 @@ class JsonFormatter(logging.Formatter):
             "message": scrub_text(message),
         }
         extra = {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+        # Scrapy logs requests with a dict of args ("Crawled (%(status)s) %(request)s"): lift them.
+        if isinstance(record.args, Mapping):
+            if "status" in record.args and "status" not in extra:
+                extra["status"] = record.args["status"]
+            request = record.args.get("request")
+            if request is not None and "url" not in extra:
+                extra["url"] = getattr(request, "url", None) or str(request)
         spider = extra.pop("spider", None)
         extra.pop("crawler", None)
         if spider is not None and "forum" not in extra:

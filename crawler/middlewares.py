@@ -46,9 +46,9 @@ class ForumScopeMiddleware:
         spider = self.crawler.spider
         allowed = getattr(spider, "allowed_origins", None)
         if allowed is not None and origin(request.url) not in allowed:
-            raise Refused("offsite", f"not following {request.url}: outside the forum's host")
+            raise Refused("offsite", "not followed: outside the forum's host")
         if has_binary_extension(request.url):
-            raise Refused("binary", f"not fetching {request.url}: binary/media extension")
+            raise Refused("binary", "not fetched: binary/media extension")
 
 
 class LoopbackOnlyMiddleware:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class RulesConfig(BaseModel):
@@ -12,3 +12,4 @@ class RulesConfig(BaseModel):
     fingerprint_key: str | None = None  # HMAC key; from ${DARKWATCH_FINGERPRINT_KEY} in practice
     reveal: bool = False  # keep clear matched values (never the default)
     enabled: bool = True
+    max_samples: int = Field(default=10, ge=0, le=1000)  # masked samples kept per alert

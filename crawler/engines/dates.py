@@ -56,14 +56,14 @@ def parse_date(value: str | None, tz: str = "UTC", now: datetime | None = None) 
     if value is None:
         return None
     text = str(value).replace("\u00a0", " ").replace("\u2019", "'").strip()
-    if not text or len(text) > 200:
+    if not text or len(text) > 2000:
         return None
     try:
         fast = _fast_path(text, tz)
         if fast is not None:
             return fast
-        cleaned = _clean(text)
-        if not cleaned or not _PLAUSIBLE.search(cleaned):
+        cleaned = _clean(text)  # drops "(This post was last modified: … Edit Reason: …)"
+        if not cleaned or len(cleaned) > 200 or not _PLAUSIBLE.search(cleaned):
             return None
         quick = _strptime(cleaned, tz)
         if quick is not None:

@@ -273,6 +273,7 @@ def _parse_board(page: BoardPage, html: str, url: str, sel: Selectors, warn: _Wa
     if doc is None:
         return
     page.logged_out = _is_logged_out(doc, sel, warn)
+    base = base_url(doc, url)
     seen: set[str] = set()
     rows = select_all(doc, sel.thread_row, warn, "thread_row")
     if sel.thread_row and not rows and not page.logged_out:
@@ -280,7 +281,7 @@ def _parse_board(page: BoardPage, html: str, url: str, sel: Selectors, warn: _Wa
     linkless = 0
     for row in rows:
         href, title = _link(row, sel.thread_link, warn, "thread_link")
-        turl = thread_key_url(url, href)
+        turl = thread_key_url(base, href)
         if turl is None:
             linkless += 1
             continue
@@ -297,19 +298,30 @@ def _parse_board(page: BoardPage, html: str, url: str, sel: Selectors, warn: _Wa
     if sel.thread_marker and page.threads and not any(t.marker for t in page.threads):
         warn(_missing("thread_marker", sel.thread_marker, url))
     nxt, _ = _link(doc, sel.board_next, warn, "board_next")
-    page.next_url = _next(url, nxt)
+    page.next_url = _next(url, base, nxt)
     subs: list[str] = []
     for s in select_all(doc, sel.subboard_link, warn, "subboard_link"):
         root = s.root
         href = root if isinstance(root, str) else (root.get("href") if hasattr(root, "get") else None)
-        sub = absolute(url, href)
+        sub = absolute(base, href)
         if sub and sub != absolute(url, url) and sub not in subs:
             subs.append(sub)
     page.subboards = subs
 
 
-def _next(url: str, href: str) -> str | None:
-    nxt = absolute(url, href)
+def base_url(doc: Selector, url: str) -> str:
+    """The URL relative links resolve against: ``<base href>`` when the page has one
+    (XenForo 1 and others write every link relative to it), else the page URL."""
+    href = doc.xpath("//head/base/@href").get()
+    if href:
+        joined = absolute(url, href)
+        if joined:
+            return joined
+    return url
+
+
+def _next(url: str, base: str, href: str) -> str | None:
+    nxt = absolute(base, href)
     if nxt is None or nxt == absolute(url, url):
         return None
     return nxt
@@ -341,7 +353,7 @@ def _parse_thread(page: ThreadPage, html: str, url: str, sel: Selectors, tz: str
     if sel.thread_title and not page.title and not page.logged_out:
         warn(_missing("thread_title", sel.thread_title, url))
     nxt, _ = _link(doc, sel.thread_next, warn, "thread_next")
-    page.next_url = _next(url, nxt)
+    page.next_url = _next(url, base_url(doc, url), nxt)
     posts = select_all(doc, sel.post, warn, "post")
     if sel.post and not posts and not page.logged_out:
         warn(_missing("post", sel.post, url))

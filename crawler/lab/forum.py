@@ -11,7 +11,19 @@ As a process (Tor lab, out-of-process tests)::
     python -m crawler.lab.forum --host 127.0.0.1 --port 8080 --seed 1 --skins phpbb,mybb
 
 prints the base URL on stdout, then serves until SIGINT/SIGTERM. The JSON admin API under
-``/__admin/`` (loopback clients only) exposes truth, the request log and mutations.
+``/__admin/`` (loopback clients only, never for an ``.onion`` Host) exposes truth, the
+request log and mutations.
+
+URL scheme (board ids 2, 3 public; 4 login-protected; 99 lab faults, never in truth):
+
+- phpBB 3.3 ``/phpbb/`` (English) and ``/phpbb-fr/`` (French): ``index.php``,
+  ``viewforum.php?f=B[&start=N]``, ``viewtopic.php?t=T[&start=N]``, ``viewtopic.php?p=P``,
+  ``ucp.php?mode=login``.
+- MyBB 1.8 ``/mybb/``: ``index.php``, ``forumdisplay.php?fid=B[&page=N]``,
+  ``showthread.php?tid=T[&page=N]``, ``showthread.php?tid=T&action=lastpost`` (302),
+  ``member.php?action=login`` / POST ``action=do_login``.
+- SMF 2.1 ``/smf/``: ``index.php?board=B.START``, ``index.php?topic=T.START``,
+  ``index.php?topic=T.msgP#new``, ``index.php?action=login`` / ``action=login2``.
 """
 
 from __future__ import annotations
@@ -30,8 +42,9 @@ from crawler.lab.forum_http import Request, Response, Sessions, page_count
 from crawler.lab.forum_mybb import MybbSkin
 from crawler.lab.forum_phpbb import PhpbbSkin
 from crawler.lab.forum_server import LabHTTPServer, ensure_loopback, serve_in_thread
+from crawler.lab.forum_smf import SmfSkin
 
-SKINS = ("phpbb", "phpbb-fr", "mybb")
+SKINS = ("phpbb", "phpbb-fr", "mybb", "smf")
 DEFAULT_SKINS = ("phpbb", "mybb")
 DEFAULT_USER = "analyst"
 DEFAULT_PASSWORD = "s3cret-lab"  # noqa: S105 - a lab fixture credential, documented
@@ -56,9 +69,12 @@ class FixtureForum:
         self.threads_per_page = threads_per_page
         self.posts_per_page = posts_per_page
         self.admin = admin
-        self.skins: dict[str, PhpbbSkin | MybbSkin] = {}
+        self.skins: dict[str, PhpbbSkin | MybbSkin | SmfSkin] = {}
         for name in skins:
-            if name == "mybb":
+            if name == "smf":
+                self.skins[name] = SmfSkin(self.content, self.sessions, self.faults, "/smf",
+                                           threads_per_page, posts_per_page)
+            elif name == "mybb":
                 self.skins[name] = MybbSkin(self.content, self.sessions, self.faults, "/mybb", mybb_tz,
                                             threads_per_page, posts_per_page)
             else:
@@ -178,7 +194,7 @@ class FixtureForum:
                         out.extend(self._thread_truth(name, skin, th))
         return out
 
-    def _thread_truth(self, name: str, skin: PhpbbSkin | MybbSkin, th: Thread) -> list[dict]:
+    def _thread_truth(self, name: str, skin: PhpbbSkin | MybbSkin | SmfSkin, th: Thread) -> list[dict]:
         url = self.base_url + skin.thread_url(th.tid)
         return [{
             "engine": name,
@@ -210,7 +226,7 @@ class FixtureForum:
         return sorted(self.content.decoys)
 
     # ------------------------------------------------------------------ URL helpers for tests
-    def skin(self, name: str) -> PhpbbSkin | MybbSkin:
+    def skin(self, name: str) -> PhpbbSkin | MybbSkin | SmfSkin:
         return self.skins[name]
 
     def thread_pages(self, skin: str, thread_id: int) -> int:

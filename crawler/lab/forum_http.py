@@ -21,6 +21,7 @@ class Request:
     query: dict[str, str]
     cookies: dict[str, str]
     form: dict[str, str] = field(default_factory=dict)
+    host: str = ""  # the Host header (SMF builds absolute links from it)
 
 
 @dataclass

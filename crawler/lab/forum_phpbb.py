@@ -88,7 +88,8 @@ class PhpbbSkin:
         return f"{self.prefix}/viewforum.php?f={board_id}" + (f"&start={start}" if start else "")
 
     def _rel(self, url: str) -> str:
-        return "." + url[len(self.prefix):]
+        """The template form of an internal link: ``./page.php?a=1&amp;b=2``."""
+        return "." + url[len(self.prefix):].replace("&", "&amp;")
 
     # ------------------------------------------------------------------ dates
     def date(self, dt: datetime, relative: bool = True) -> str:
@@ -204,7 +205,7 @@ class PhpbbSkin:
 \t\t<div class="navbar" role="navigation">
 \t\t\t<div class="inner">
 \t\t\t<ul id="nav-main" class="nav-main linklist" role="menubar">
-\t\t\t\t<li data-skip-responsive="true"><a href="/faq.php" rel="help" title="Frequently Asked Questions"
+\t\t\t\t<li data-skip-responsive="true"><a href="./app.php/help/faq" rel="help" title="Frequently Asked Questions"
 \t\t\t\t role="menuitem"><i class="icon fa-question-circle fa-fw" aria-hidden="true"></i><span>FAQ</span></a></li>
 \t\t\t\t{account}
 \t\t\t</ul>
@@ -545,7 +546,7 @@ class PhpbbSkin:
 \t\t\t<dd><label for="autologin"><input type="checkbox" name="autologin" id="autologin" tabindex="4" /> Remember me</label></dd>
 \t\t\t<dd><label for="viewonline"><input type="checkbox" name="viewonline" id="viewonline" tabindex="5" /> Hide my online status this session</label></dd>
 \t\t</dl>
-\t\t<input type="hidden" name="redirect" value="{escape(self._rel(redirect))}" />
+\t\t<input type="hidden" name="redirect" value="{self._rel(redirect)}" />
 \t\t<input type="hidden" name="creation_time" value="{creation}" />
 \t\t<input type="hidden" name="form_token" value="{token}" />
 \t\t<dl>

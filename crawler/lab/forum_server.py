@@ -96,7 +96,8 @@ class Handler(BaseHTTPRequestHandler):
             form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         try:
-            resp = forum._route(Request(method, parts.path, query, cookies, form))
+            resp = forum._route(Request(method, parts.path, query, cookies, form,
+                                        host=self.headers.get("Host", "")))
         except Exception as exc:  # a bug in the fixture must show up as a 500, not a hang
             resp = Response.html(f"<h1>fixture error</h1><pre>{type(exc).__name__}: {exc}</pre>", 500)
         self._send(resp, head=method == "HEAD")

@@ -293,6 +293,40 @@ class TorLab:
         progress(f"lab: ready in {self.state.ready_seconds:.0f}s; config {self.config_path}")
         return self.state
 
+    def kill_node(self, name: str) -> None:
+        """SIGKILL one lab process (fault tests: "tor killed mid-crawl")."""
+        node = self._node(name)
+        _signal_group(node.pid, node.datadir, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while _alive(node.pid, node.datadir) and time.monotonic() < deadline:
+            _reap(node.pid)
+            time.sleep(0.05)
+        for p in self._procs:
+            if p.pid == node.pid:
+                with contextlib.suppress(Exception):
+                    p.wait(timeout=1)
+
+    def start_node(self, name: str) -> None:
+        """Start a killed tor node again with its torrc (same ports, same data dir)."""
+        assert self.state is not None
+        node = self._node(name)
+        if _alive(node.pid, node.datadir):
+            return
+        tor = tor_binary(self.tor_name)
+        d = Path(node.datadir)
+        p = self._spawn(name, [tor, "-f", str(d / "torrc"), "--defaults-torrc", "/dev/null"],
+                        d / "stdout.log")
+        node.pid = p.pid
+        self.state.save(self.state_path)
+
+    def _node(self, name: str) -> NodeState:
+        st = self.state or LabState.load(self.state_path)
+        self.state = st
+        for n in st.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(f"no lab node {name!r}")
+
     def client_torrc_options(self) -> dict[str, str | list[str]]:
         """torrc options that join a launched tor to this lab (for ``tor: {mode: launch}``)."""
         st = self.state or LabState.load(self.state_path)
@@ -426,25 +460,24 @@ def _reap(pid: int) -> None:
 
 def lab_forums(onion_url: str) -> list[dict[str, object]]:
     """One darkwatch forum per skin of the fixture forum, at its onion address."""
-    boards = _fixture_boards()
     return [
-        {"name": f"lab-{skin}", "engine": skin, "start_urls": [onion_url + path],
+        {"name": f"lab-{skin}", "engine": skin, "start_urls": [onion_url + p for p in paths],
          "delay": 0.0, "concurrency": 4, "timeout": 60.0, "timezone": "UTC"}
-        for skin, path in boards.items()
+        for skin, paths in fixture_boards().items()
     ]
 
 
-def _fixture_boards() -> dict[str, str]:
-    """Start paths per skin; asked from the fixture when it says, else its documented default."""
+def fixture_boards() -> dict[str, list[str]]:
+    """Public board paths per skin, asked from the fixture forum's own code."""
     try:
-        from crawler.lab import forum as fixture  # owned by the fixture-forum engineer
+        from crawler.lab.forum import DEFAULT_SKINS, FixtureForum  # the fixture engineer's module
 
-        fn = getattr(fixture, "board_paths", None)
-        if callable(fn):
-            return dict(fn())
-    except Exception:  # noqa: S110 - fixture not there yet: fall back to the documented paths
-        pass
-    return {"phpbb": "/phpbb/viewforum.php?f=2", "mybb": "/mybb/forumdisplay.php?fid=2"}
+        f = FixtureForum(seed=1)
+        return {skin: [f.board_page_path(skin, b) for b in f.board_ids(private=False)]
+                for skin in DEFAULT_SKINS}
+    except Exception:  # noqa: BLE001 - fixture API changed: fall back to its documented paths
+        return {"phpbb": ["/phpbb/viewforum.php?f=2", "/phpbb/viewforum.php?f=3"],
+                "mybb": ["/mybb/forumdisplay.php?fid=2", "/mybb/forumdisplay.php?fid=3"]}
 
 
 def write_lab_config(path: Path, state: LabState) -> None:

@@ -44,8 +44,9 @@ _BODY = (
 )
 # The key: "(36)" (closing parenthesis included in the span) or after a separator. No capture
 # groups: RE2 then finds candidates with its DFA alone; the digits are read back from the span.
-CANDIDATE = (r"\b" + _BODY + r"(?:" + _SP + r"\(" + _SP + r"\d\d" + _SP + r"\)|" + _KEYSEP
-             + r"\d\d\b)")
+# "_" counts as a boundary (file names: scan_185057800608491.pdf); it is trimmed from the span.
+CANDIDATE = (r"(?:\b|_)" + _BODY + r"(?:" + _SP + r"\(" + _SP + r"(?:(?i:cl[eé]|key)[ :=]{0,3})?\d\d"
+             + _SP + r"\)|" + _KEYSEP + r"\d\d(?:\b|_))")
 BODY_ONLY = r"\b" + _BODY + r"\b"
 
 _OPTIONS = re2.Options()
@@ -58,7 +59,7 @@ _IMEI_AMEX = ("34", "35", "37")
 # candidate span is its 15 (or 13) characters; "clé", "key", separators and quotes disappear.
 _KEEP = set(b"0123456789AaBb")
 _DELETE = bytes(b for b in range(256) if b not in _KEEP)
-_WORD = set(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_WORD = set(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 MAX_CANDIDATE = 80  # bytes: longer than any candidate the regex can produce
 
 
@@ -132,6 +133,14 @@ def _glued(data: bytes, start: int, end: int) -> bool:
     return end + 1 < len(data) and data[end] in _GLUE and 48 <= data[end + 1] <= 57
 
 
+def _trim(data: bytes, start: int, end: int) -> tuple[int, int]:
+    if data[start] == 95:  # "_"
+        start += 1
+    if data[end - 1] == 95:
+        end -= 1
+    return start, end
+
+
 def _check(data: bytes, start: int, end: int) -> Nir | None:
     if _glued(data, start, end):
         return None
@@ -150,7 +159,7 @@ def find(data: bytes) -> list[tuple[int, int, Nir]]:
     n = len(data)
     resume = 0
     for m in CANDIDATE_RX.finditer(data):
-        start, end = m.span()
+        start, end = _trim(data, *m.span())
         if start < resume:
             continue
         nir = _check(data, start, end)
@@ -163,9 +172,9 @@ def find(data: bytes) -> list[tuple[int, int, Nir]]:
         pos = start + 1
         while pos < end:
             m2 = CANDIDATE_RX.search(data, pos, limit)
-            if m2 is None or m2.start() >= end:
+            if m2 is None or m2.start() >= end - 1:
                 break
-            s2, e2 = m2.span()
+            s2, e2 = _trim(data, *m2.span())
             if (e2 < n and data[e2] in _WORD) or (e2 == limit and limit < n):
                 pos = s2 + 1  # cut by the window: not a real end
                 continue

@@ -60,6 +60,7 @@ class Folded:
 
 
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_FRENCH_MARKS = ("\u0301", "\u0300", "\u0302", "\u0308", "\u0327")  # ´ ` ^ ¨ ¸
 _REGULAR: dict[tuple[bool, bool], dict[str, bool]] = {}
 
 
@@ -76,7 +77,10 @@ def _whole_string(text: str, case_insensitive: bool) -> str:
     """Fold with whole-string C calls: right only when every character folds to one character."""
     s = text.casefold() if case_insensitive else text
     s = unicodedata.normalize("NFKD", s)
-    return _COMBINING.sub("", s)
+    for mark in _FRENCH_MARKS:  # str.replace (C) is much faster than re.sub on dense accents
+        if mark in s:
+            s = s.replace(mark, "")
+    return _COMBINING.sub("", s) if _COMBINING.search(s) else s
 
 
 def _all_regular(text: str, mode: tuple[bool, bool]) -> bool:

@@ -6,6 +6,7 @@ The Scrapy pipeline (``crawler.pipelines.RulesPipeline``) wraps this; nothing he
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from typing import Any
 
@@ -72,7 +73,7 @@ class PostRules:
 
     def __init__(self, cfg: RulesConfig, key: bytes) -> None:
         self.cfg = cfg
-        self.evaluator = Evaluator(key, reveal=cfg.reveal)
+        self.evaluator = Evaluator(key, reveal=cfg.reveal, max_samples=cfg.max_samples)
         self._reload_requested = threading.Event()
         self._load()
 
@@ -144,3 +145,23 @@ class PostRules:
                 snippet=snip))
         post.matches = matches
         return alerts
+
+
+def install_sighup_reload(rules: PostRules) -> bool:
+    """Make SIGHUP ask ``rules`` for a reload (applied at the next ``maybe_reload``).
+
+    Chains any previous handler. Returns False where signals cannot be installed (not the main
+    thread, or a platform without SIGHUP).
+    """
+    sighup = getattr(signal, "SIGHUP", None)
+    if sighup is None or threading.current_thread() is not threading.main_thread():
+        return False
+    previous = signal.getsignal(sighup)
+
+    def handler(signum, frame):  # noqa: ARG001 - signal handler signature
+        rules.request_reload()
+        if callable(previous):
+            previous(signum, frame)
+
+    signal.signal(sighup, handler)
+    return True

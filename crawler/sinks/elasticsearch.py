@@ -29,7 +29,7 @@ from crawler.model import Alert, Post, utcnow_iso
 from crawler.sinks import es_docs
 from crawler.sinks.base import ALERT_STATUSES
 from crawler.sinks.es_client import StoreError, describe, is_transient, make_client
-from crawler.sinks.spool import Spool
+from crawler.sinks.spool import Record, Spool, encode
 
 logger = logging.getLogger(__name__)
 
@@ -144,21 +144,22 @@ class ElasticsearchSink:
 
     # -- internals -------------------------------------------------------------------------
     def _enqueue(self, actions: list[dict[str, Any]]) -> None:
-        import json
-
         if not actions:
             return
         keep = []
         for a in actions:
-            size = len(json.dumps(a.get("_source") or a.get("doc") or {}, ensure_ascii=False))
-            if size > self.cfg.max_doc_bytes:
-                reason = f"document too large ({size} bytes > max_doc_bytes {self.cfg.max_doc_bytes})"
+            meta = {"_op_type": a["_op_type"], "_index": a["_index"], "_id": a["_id"]}
+            body = a["_source"] if "_source" in a else {"doc": a["doc"], "upsert": a["upsert"]}
+            rec = encode(meta, body)
+            if len(rec.body) > self.cfg.max_doc_bytes:
+                reason = (f"document too large ({len(rec.body)} bytes > max_doc_bytes "
+                          f"{self.cfg.max_doc_bytes})")
                 logger.error("Elasticsearch: %s/%s not indexed: %s; kept in %s", a["_index"],
                              a["_id"], reason, self.spool.dir / "dead-letter.jsonl")
-                self.spool.dead_letter(a, 413, reason)
+                self.spool.dead_letter(rec, 413, reason)
                 self.totals.dead += 1
                 continue
-            keep.append(a)
+            keep.append(rec)
         with self._lock:
             self._waiting += self.spool.append(keep)
             due = (self._waiting >= self.cfg.batch_size
@@ -215,20 +216,20 @@ class ElasticsearchSink:
             self.totals.dead += res.dead
         return res
 
-    def _send(self, actions: list[dict[str, Any]], res: ReplayResult) -> list[dict[str, Any]]:
-        """Bulk ``actions``; returns those to keep for later, in their original order."""
+    def _send(self, records: list[Record], res: ReplayResult) -> list[Record]:
+        """Bulk ``records``; returns those to keep for later, in their original order."""
         from elasticsearch import helpers
 
         # Later actions on the same document win (bulk would apply them in order anyway).
-        latest: dict[tuple[str, str], dict[str, Any]] = {}
-        for a in actions:
-            key = (a["_index"], a["_id"])
+        latest: dict[tuple[str, str], Record] = {}
+        for r in records:
+            key = (r.meta["_index"], r.meta["_id"])
             latest.pop(key, None)
-            latest[key] = a
+            latest[key] = r
         unacked = dict(latest)
         try:
             for ok, item in helpers.streaming_bulk(
-                self.client, [dict(a) for a in latest.values()], chunk_size=self.cfg.batch_size,
+                self.client, (r.action() for r in latest.values()), chunk_size=self.cfg.batch_size,
                 max_chunk_bytes=MAX_CHUNK_BYTES, raise_on_error=False, raise_on_exception=False,
                 max_retries=self.cfg.max_retries, initial_backoff=1, max_backoff=30,
                 retry_on_status=RETRY_STATUSES,
@@ -260,7 +261,7 @@ class ElasticsearchSink:
             if not (is_transient(exc) or _is_auth(exc)):
                 raise
             res.error = describe(exc, self.cfg)
-        return [a for a in actions if unacked.get((a["_index"], a["_id"])) is a]
+        return [r for r in records if unacked.get((r.meta["_index"], r.meta["_id"])) is r]
 
     # -- AlertIndex ------------------------------------------------------------------------
     def list_alerts(self, status: str | None = None, min_level: str | None = None,

@@ -4,8 +4,10 @@ Why write-ahead: the crawl hands posts one at a time and the sink batches them; 
 on disk (fsync'd) before ``write_posts`` returns, so neither Elasticsearch being down nor the
 crawler being killed loses it. Layout under ``spool_dir``:
 
-- ``seg-<seq>.jsonl``: one bulk action per line (``_op_type``, ``_index``, ``_id``, body),
-  written in order; the highest-numbered segment is the open one.
+- ``seg-<seq>.jsonl``: one bulk action per line, ``<meta JSON>\t<body JSON>``: the meta
+  (``_op_type``, ``_index``, ``_id``) is parsed on replay, the body is sent as stored (JSON
+  never contains a raw tab, so the split is unambiguous and the body is serialised once).
+  Written in order; the highest-numbered segment is the open one.
 - ``dead-letter.jsonl``: actions Elasticsearch rejected for good (mapping conflict, too
   large), with the reason: kept for an operator, never retried automatically.
 
@@ -24,7 +26,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from crawler.model import utcnow_iso
 
@@ -40,6 +42,28 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+class Record(NamedTuple):
+    """One bulk action: ``meta`` has ``_op_type``, ``_index``, ``_id``; ``body`` is JSON bytes."""
+
+    meta: dict[str, Any]
+    body: bytes
+
+    def line(self) -> bytes:
+        return json.dumps(self.meta, separators=(",", ":")).encode() + b"\t" + self.body + b"\n"
+
+    def action(self) -> dict[str, Any]:
+        """The dict form ``helpers.streaming_bulk`` takes; the body goes through unparsed."""
+        return {**self.meta, "_source": self.body}
+
+    def decoded(self) -> dict[str, Any]:
+        return {**self.meta, "body": json.loads(self.body)}
+
+
+def encode(meta: dict[str, Any], body: Any) -> Record:
+    return Record(meta, json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+                  .encode("utf-8", "surrogatepass"))
 
 
 @dataclass
@@ -71,12 +95,12 @@ class Spool:
                 out.append((int(m.group(1)), p))
         return sorted(out)
 
-    def append(self, actions: Iterable[dict[str, Any]]) -> int:
-        """Write actions to the open segment and fsync; returns how many were written."""
-        lines = [json.dumps(a, ensure_ascii=False, separators=(",", ":")) + "\n" for a in actions]
+    def append(self, records: Iterable[Record]) -> int:
+        """Write records to the open segment and fsync; returns how many were written."""
+        lines = [r.line() for r in records]
         if not lines:
             return 0
-        data = "".join(lines).encode("utf-8", "surrogatepass")
+        data = b"".join(lines)
         with self._lock:
             if self._fh is None:
                 segs = self._segments()
@@ -105,8 +129,8 @@ class Spool:
             return [p for seq, p in self._segments() if seq != self._open_seq]
 
     @staticmethod
-    def read(path: Path) -> list[dict[str, Any]]:
-        """Actions of a segment; a torn last line (crash mid-append, never acknowledged) is skipped."""
+    def read(path: Path) -> list[Record]:
+        """Records of a segment; a torn last line (crash mid-append, never acknowledged) is skipped."""
         out = []
         with open(path, "rb") as fh:
             for n, raw in enumerate(fh, 1):
@@ -114,8 +138,11 @@ class Spool:
                     logger.warning("spool %s:%d: incomplete last line ignored (crash while appending)",
                                    path, n)
                     break
+                meta, sep, body = raw[:-1].partition(b"\t")
                 try:
-                    out.append(json.loads(raw))
+                    if not sep:
+                        raise ValueError("no tab")
+                    out.append(Record(json.loads(meta), body))
                 except ValueError:
                     logger.error("spool %s:%d: unreadable line moved to the dead letters", path, n)
                     self_dead = path.parent / DEAD_LETTER
@@ -129,25 +156,24 @@ class Spool:
             path.unlink(missing_ok=True)
             _fsync_dir(self.dir)
 
-    def rewrite(self, path: Path, remaining: list[dict[str, Any]]) -> None:
+    def rewrite(self, path: Path, remaining: list[Record]) -> None:
         """Atomically replace a segment by the actions still to send (same name keeps order)."""
         if not remaining:
             self.done(path)
             return
         tmp = path.with_suffix(".tmp")
         with open(tmp, "wb") as fh:
-            for a in remaining:
-                fh.write((json.dumps(a, ensure_ascii=False, separators=(",", ":")) + "\n")
-                         .encode("utf-8", "surrogatepass"))
+            for r in remaining:
+                fh.write(r.line())
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
         _fsync_dir(self.dir)
 
-    def dead_letter(self, action: dict[str, Any], status: int | None, reason: str) -> None:
+    def dead_letter(self, record: Record, status: int | None, reason: str) -> None:
         _append_line(self.dir / DEAD_LETTER, {
-            "at": utcnow_iso(), "index": action.get("_index"), "id": action.get("_id"),
-            "status": status, "reason": reason, "action": action})
+            "at": utcnow_iso(), "index": record.meta.get("_index"), "id": record.meta.get("_id"),
+            "status": status, "reason": reason, "action": record.decoded()})
 
     def iter_dead_letters(self) -> Iterator[dict[str, Any]]:
         path = self.dir / DEAD_LETTER

@@ -178,7 +178,8 @@ class ForumSpider(scrapy.Spider):
             self.fail("not-html", f"{response.url}: not an HTML page")
             return
         self.crawler.stats.inc_value("darkwatch/pages_board")
-        page = parse_board(response.text, response.url, self.sel, self.forum_config.timezone)
+        page = parse_board(response.text, response.url, self.sel, self.forum_config.timezone,
+                           now=self.now)
         for w in page.warnings:
             self.warn("selector", w)
         if not page.threads and self.looks_logged_out(response, page.logged_out):
@@ -220,7 +221,8 @@ class ForumSpider(scrapy.Spider):
             self.fail("not-html", f"{response.url}: not an HTML page")
             return
         self.crawler.stats.inc_value("darkwatch/pages_thread")
-        page = parse_thread(response.text, response.url, self.sel, self.forum_config.timezone)
+        page = parse_thread(response.text, response.url, self.sel, self.forum_config.timezone,
+                            now=self.now)
         for w in page.warnings:
             self.warn("selector", w)
         if not page.posts and self.looks_logged_out(response, page.logged_out):

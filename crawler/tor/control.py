@@ -7,6 +7,7 @@ that says what to do; the runner turns them into exit code 3.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import shutil
 import signal
@@ -21,6 +22,7 @@ from typing import Any
 from crawler.config.tor import TorConfig
 from crawler.tor.probe import parse_hostport
 
+_KEEP = bool(__import__("os").environ.get("DARKWATCH_KEEP_TOR_DATA"))
 INSTALL_HINT = "install it: sudo apt-get install -y tor (Debian/Ubuntu) or brew install tor (macOS)"
 
 
@@ -39,6 +41,7 @@ class TorSession:
     password: str | None = field(default=None, repr=False)
     process: Any = None  # subprocess.Popen of a launched tor
     data_dir: str | None = None
+    owner: Any = None  # launch mode: the controller that owns tor (tor exits when it closes)
     _last_newnym: float = 0.0
 
     def controller(self) -> Any:
@@ -60,6 +63,10 @@ class TorSession:
 
     def close(self) -> None:
         """Stop a tor we launched (attached tors are left alone)."""
+        if self.owner is not None:
+            with contextlib.suppress(Exception):
+                self.owner.close()
+            self.owner = None
         if self.process is not None:
             with contextlib.suppress(Exception):
                 self.process.terminate()
@@ -67,7 +74,7 @@ class TorSession:
             with contextlib.suppress(Exception):
                 self.process.kill()
             self.process = None
-        if self.data_dir:
+        if self.data_dir and not _KEEP:
             shutil.rmtree(self.data_dir, ignore_errors=True)
             self.data_dir = None
 
@@ -181,7 +188,7 @@ def launch_config(socks_port: int, control_port: int, data_dir: str,
         "CookieAuthentication": "1",
         "DataDirectory": data_dir,
         "AvoidDiskWrites": "1",
-        "Log": "notice stdout",
+        "Log": ["notice stdout", f"notice file {data_dir}/notice.log"],  # stem reads stdout
     }
     conf.update(extra)
     return conf
@@ -205,20 +212,34 @@ def launch_tor(cfg: TorConfig, progress: Callable[[str], None]) -> TorSession:
             config=conf, tor_cmd=binary, completion_percent=100,
             init_msg_handler=lambda line: _launch_progress(line, progress),
             timeout=cfg.bootstrap_timeout if main else None, take_ownership=True,
+            # stem closes tor's stdout by default once bootstrapped; tor then dies on its
+            # next log line. Keep it open and drain it in a thread instead.
+            close_output=False,
         )
+        threading.Thread(target=_drain, args=(proc.stdout,), daemon=True,
+                         name="tor-stdout").start()
     except OSError as exc:
         shutil.rmtree(data_dir, ignore_errors=True)
         raise TorUnavailable(f"launching tor failed: {exc}") from None
     session = TorSession("launch", f"127.0.0.1:{socks_port}", f"127.0.0.1:{control_port}",
                          process=proc, data_dir=data_dir)
+    atexit.register(session.close)
     try:
-        with session.controller() as c:
-            session.version = tor_version(c)
+        # stem's first controller from this process sends TAKEOWNERSHIP: keep it open for
+        # the session, so tor exits by itself if darkwatch dies without cleaning up.
+        session.owner = session.controller()
+        session.version = tor_version(session.owner)
     except TorUnavailable:
         session.close()
         raise
     progress(f"tor: launched, SOCKS {session.socks}")
     return session
+
+
+def _drain(stream: Any) -> None:
+    with contextlib.suppress(Exception):
+        while stream.read(65536):
+            pass
 
 
 def _launch_progress(line: str, progress: Callable[[str], None]) -> None:

@@ -63,6 +63,12 @@ def test_unparseable_is_none(text: str | None) -> None:
     assert parse_date(text, "UTC", NOW) is None
 
 
+def test_long_edit_note_does_not_hide_the_date() -> None:
+    text = "01-15-2024, 10:30 AM (This post was last modified: 01-15-2024, 11:00 AM by x. Edit Reason: " \
+        + "typo " * 80 + ")"
+    assert parse_date(text, "UTC", NOW) == "2024-01-15T10:30:00Z"
+
+
 def test_has_time() -> None:
     assert has_time("01-15-2024, 10:30 AM")
     assert has_time("1705311000")

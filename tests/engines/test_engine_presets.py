@@ -276,3 +276,26 @@ def test_discourse_categories_page_lists_boards() -> None:
     b = parse_board(html, "http://disc.onion/categories", load_preset("discourse").selectors)
     assert b.subboards == ["http://disc.onion/c/sante/5"]
     assert b.threads == []
+
+
+def test_xenforo_1_markup_alternatives() -> None:
+    sel = load_preset("xenforo").selectors
+    b = parse_board(page("xenforo1_board.html"), "http://xf1.onion/forums/health-data.4/", sel, TZ)
+    assert b.threads == [ThreadRow("http://xf1.onion/threads/eurofins-patients-fr.57/",
+                                   "Eurofins patients FR", "23 | 1705436100")]
+    assert b.next_url == "http://xf1.onion/forums/health-data.4/page-2"
+    t = parse_thread(page("xenforo1_thread.html"), "http://xf1.onion/threads/eurofins-patients-fr.57/page-2",
+                     sel, TZ)
+    assert t.title == "SELL Eurofins patients FR"
+    assert t.next_url == "http://xf1.onion/threads/eurofins-patients-fr.57/page-3"
+    assert t.posts == [RawPost("905", "buyer", "2024-01-16T20:15:00Z", "Price for Lyon only?",
+                               "Fields: NIR, name, DOB, results.")]
+    assert t.warnings == []
+
+
+def test_relative_links_resolve_against_base_href() -> None:
+    """XenForo 1 pages set <base href> and link everything relative to it."""
+    html = page("xenforo1_board.html")
+    b = parse_board(html, "http://xf1.onion/forums/health-data.4/page-3", load_preset("xenforo").selectors)
+    assert b.threads[0].url == "http://xf1.onion/threads/eurofins-patients-fr.57/"
+    assert b.next_url == "http://xf1.onion/forums/health-data.4/page-2"

@@ -169,7 +169,7 @@ def test_mapping_conflict_is_reported_and_dead_lettered(es_cfg, es_client, caplo
                for r in caplog.records)
     dead = list(sink.spool.iter_dead_letters())
     assert len(dead) == 1 and dead[0]["id"] == "bf-fr:1" and dead[0]["status"] == 400
-    assert dead[0]["action"]["_source"]["user"]["name"] == "vendeur"  # the document is kept whole
+    assert dead[0]["action"]["body"]["user"]["name"] == "vendeur"  # the document is kept whole
     assert sink.pending() == 0  # not retried forever
     assert _count(es_client, f"{es_cfg.index_prefix}-posts-2026.02") == 1
     sink.close()

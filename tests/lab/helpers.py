@@ -73,3 +73,9 @@ def mybb_date(el, tz: str = "Europe/Paris") -> str:
 
 def iso_z(value: str) -> str:
     return datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def smf_date(el) -> str:
+    """An absolute SMF date ("January 15, 2024, 10:30:00 AM", board zone UTC) to ISO UTC."""
+    local = datetime.strptime(visible_text(el), "%B %d, %Y, %I:%M:%S %p").replace(tzinfo=UTC)
+    return local.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def forum():
-    with FixtureForum(seed=1, skins=("phpbb", "mybb"), retry_failures=2, slow_delay=0.6,
+    with FixtureForum(seed=1, skins=("phpbb", "mybb", "smf"), retry_failures=2, slow_delay=0.6,
                       huge_bytes=8 * 1024 * 1024) as f:
         yield f
 
@@ -36,14 +36,14 @@ def test_fault_board_links_every_fault_and_is_not_truth(forum):
     assert not [t for t in forum.truth() if t["board_id"] == FAULT_BOARD]
 
 
-@pytest.mark.parametrize("skin", ("phpbb", "mybb"))
+@pytest.mark.parametrize("skin", ("phpbb", "mybb", "smf"))
 def test_retry_500_then_ok(forum, skin):
     forum.reset_requests()
     c = Client()
     assert c.get(url(forum, skin, "retry"))[0] == 500
     assert c.get(url(forum, skin, "retry"))[0] == 500
     status, _, body = c.get(url(forum, skin, "retry"))
-    assert status == 200 and (b"id=\"p900000\"" in body or b"id=\"post_900000\"" in body)
+    assert status == 200 and any(f'id="{p}900000"'.encode() in body for p in ("p", "post_", "msg"))
 
 
 def test_not_found_offsite_binary_image(forum):
@@ -84,10 +84,11 @@ def test_huge_page_is_streamed_with_its_length(forum):
     assert Client().get(forum.base_url + "/phpbb/index.php")[0] == 200
 
 
-@pytest.mark.parametrize("skin", ("phpbb", "mybb"))
+@pytest.mark.parametrize("skin", ("phpbb", "mybb", "smf"))
 def test_next_link_self_and_cycle(forum, skin):
     c = Client()
-    sel = "li.arrow.next a[rel=next]" if skin == "phpbb" else "a.pagination_next"
+    sel = {"phpbb": "li.arrow.next a[rel=next]", "mybb": "a.pagination_next",
+           "smf": ".pagesection.top a.nav_page:has(span.next_page)"}[skin]
     first = url(forum, skin, "selfnext")
     doc = c.page(first)
     assert doc.cssselect(sel)[0].get("href").replace("./", "/").split("/")[-1] == first.split("/")[-1]

@@ -8,11 +8,11 @@ import pytest
 
 from crawler.lab import PRIVATE_BOARD, FixtureForum
 from crawler.lab import forum_text as ft
-from tests.lab.helpers import Client, absolute, body_text, iso_z, mybb_date
+from tests.lab.helpers import Client, absolute, body_text, iso_z, mybb_date, smf_date
 
 pytestmark = pytest.mark.integration
 
-SKINS = ("phpbb", "phpbb-fr", "mybb")
+SKINS = ("phpbb", "phpbb-fr", "mybb", "smf")
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +39,19 @@ def crawl_thread(client: Client, skin: str, url: str, max_pages: int = 20) -> tu
                     "title": doc.cssselect("h2.topic-title a")[0].text_content(),
                 }
             nxt = doc.cssselect(".action-bar.bar-top .pagination li.arrow.next a[rel=next]")
+        elif skin == "smf":
+            for el in doc.cssselect("#forumposts div.windowbg[id^=msg]"):
+                pid = el.get("id").removeprefix("msg")
+                inner = el.cssselect("div.post > div.inner")[0]
+                assert inner.get("id") == f"msg_{pid}"
+                text, quoted = body_text(inner, "")
+                posts[pid] = {
+                    "author": el.cssselect("div.poster h4 a")[0].text_content(),
+                    "published": smf_date(el.cssselect("div.postinfo a.smalltext")[0]),
+                    "text": text, "quoted_text": quoted,
+                    "title": doc.cssselect("#top_subject")[0].text_content(),
+                }
+            nxt = [a for a in doc.cssselect(".pagesection.top a.nav_page") if a.cssselect("span.next_page")]
         else:
             for el in doc.cssselect("div.post"):
                 pid = el.get("id").removeprefix("post_")
@@ -61,6 +74,10 @@ def board_threads(client: Client, skin: str, base: str, board_id: int) -> tuple[
         url = f"{base}/{skin}/viewforum.php?f={board_id}"
         row = "ul.topiclist.topics > li.row a.topictitle"
         nxt_sel = ".action-bar.bar-top .pagination li.arrow.next a[rel=next]"
+    elif skin == "smf":
+        url = f"{base}/smf/index.php?board={board_id}.0"
+        row, nxt_sel = "#topic_container div.windowbg .message_index_title span[id^=msg_] a", \
+            ".pagesection a.nav_page:has(span.next_page)"
     else:
         url = f"{base}/mybb/forumdisplay.php?fid={board_id}"
         row, nxt_sel = "tr.inline_row span.subject_old a", "a.pagination_next"
@@ -81,6 +98,9 @@ def test_index_lists_every_board(forum, skin):
         titles = [a.get("href") for a in doc.cssselect("ul.topiclist.forums li.row a.forumtitle")]
         assert sorted(titles) == sorted(f"./viewforum.php?f={b}" for b in (2, 3, 4, 99))
         assert doc.cssselect("#nav-breadcrumbs .crumb") and doc.cssselect("#page-footer .copyright")
+    elif skin == "smf":
+        titles = [a.get("href") for a in doc.cssselect("#boardindex_table .info a.subject")]
+        assert sorted(titles) == sorted(f"{forum.base_url}/smf/index.php?board={b}.0" for b in (2, 3, 4, 99))
     else:
         titles = [a.get("href") for a in doc.cssselect("td strong a[href^=forumdisplay]")]
         assert sorted(titles) == sorted(f"forumdisplay.php?fid={b}" for b in (2, 3, 4, 99))
@@ -110,7 +130,7 @@ def test_truth_matches_what_pages_show(forum, skin):
     assert any(t["quoted_text"] for t in truth) and len(by_thread) > 40
 
 
-@pytest.mark.parametrize("skin", ("phpbb", "mybb"))
+@pytest.mark.parametrize("skin", ("phpbb", "mybb", "smf"))
 def test_board_pagination_links_every_thread_once(forum, skin):
     client = Client()
     links, pages = board_threads(client, skin, forum.base_url, 2)
@@ -179,7 +199,7 @@ def test_nirs_and_decoys(forum):
     assert ft.nir_key("290032A004123") == 97 - int("2900319004123") % 97
 
 
-@pytest.mark.parametrize("skin", ("phpbb", "mybb"))
+@pytest.mark.parametrize("skin", ("phpbb", "mybb", "smf"))
 def test_login_wall_login_and_session_expiry(skin):
     with FixtureForum(seed=1, skins=(skin,), username="bob", password="pw") as forum:
         base = forum.base_url
@@ -191,22 +211,23 @@ def test_login_wall_login_and_session_expiry(skin):
         assert is_login_wall(skin, doc)
         assert is_login_wall(skin, client.page(thread_url))
         form = login_fields(skin, doc)
-        form_el = doc.cssselect("form[action*='ucp.php'], form[action='member.php']")[0]
+        form_el = doc.cssselect("form[action*='ucp.php'], form[action='member.php'], form#frmLogin")[0]
         action = absolute(doc, form_el.get("action"))
         # Wrong password: still outside.
-        bad = client.page(action, {**form, "username": "bob", "password": "nope"})
-        assert is_login_wall(skin, client.page(base + board_url)) and bad.cssselect("div.error")
+        bad = client.page(action, {**form, user_key(skin): "bob", pass_key(skin): "nope"})
+        assert is_login_wall(skin, client.page(base + board_url))
+        assert bad.cssselect("div.error, div.errorbox")
         # A form without its hidden token is refused even with good credentials.
-        stripped = {k: v for k, v in form.items() if k not in ("form_token", "my_post_key")}
         other = Client()
         other.get(base + board_url)
-        status, _, _ = other.get(action, {**stripped, "username": "bob", "password": "pw"})
+        stripped = {k: v for k, v in form.items() if k in ("redirect", "url", "action", "hash_passwrd")}
+        status, _, _ = other.get(action, {**stripped, user_key(skin): "bob", pass_key(skin): "pw"})
         assert status in (200, 403)
         assert is_login_wall(skin, other.page(base + board_url))
         assert forum.sessions.logins == 0
         # Good login: redirected to the board, content visible.
         doc = client.page(base + board_url)
-        doc = client.page(action, {**login_fields(skin, doc), "username": "bob", "password": "pw"})
+        doc = client.page(action, {**login_fields(skin, doc), user_key(skin): "bob", pass_key(skin): "pw"})
         assert not is_login_wall(skin, doc)
         posts, _ = crawl_thread(client, skin, thread_url)
         assert set(posts) == {str(p.pid) for p in forum.content.thread(tid).posts}
@@ -214,18 +235,29 @@ def test_login_wall_login_and_session_expiry(skin):
         assert is_login_wall(skin, client.page(thread_url))
 
 
+def user_key(skin: str) -> str:
+    return "user" if skin == "smf" else "username"
+
+
+def pass_key(skin: str) -> str:
+    return "passwrd" if skin == "smf" else "password"
+
+
 def is_login_wall(skin: str, doc) -> bool:
+    if skin == "smf":
+        return bool(doc.cssselect("form#frmLogin input[name=passwrd]")) and not doc.cssselect("#forumposts")
     if skin.startswith("phpbb"):
         return bool(doc.cssselect("form#login input[name=password]")) and not doc.cssselect("div.post")
     return bool(doc.cssselect("input[name=action][value=do_login]")) and not doc.cssselect("div.post")
 
 
 def login_fields(skin: str, doc) -> dict:
-    form = doc.cssselect("form#login" if skin.startswith("phpbb") else "form[action='member.php']")[0]
+    sel = {"smf": "form#frmLogin", "mybb": "form[action='member.php']"}.get(skin, "form#login")
+    form = doc.cssselect(sel)[0]
     return {i.get("name"): i.get("value", "") for i in form.cssselect("input[type=hidden]")}
 
 
-@pytest.mark.parametrize("skin", ("phpbb", "mybb"))
+@pytest.mark.parametrize("skin", ("phpbb", "mybb", "smf"))
 def test_add_post_lands_on_last_page_and_moves_board_marker(skin):
     with FixtureForum(seed=3, skins=(skin,)) as forum:
         client = Client()
@@ -237,8 +269,8 @@ def test_add_post_lands_on_last_page_and_moves_board_marker(skin):
         assert int(pid) == max(p for p in forum.content.posts if p < 900000)  # ids are global
         last_path = forum.last_page_path(skin, th.tid)
         doc = client.page(forum.base_url + last_path)
-        ids = [e.get("id") for e in doc.cssselect("div.post")]
-        assert ids[-1] in (f"p{pid}", f"post_{pid}")
+        ids = [e.get("id") for e in doc.cssselect("div.post[id], #forumposts div.windowbg[id]")]
+        assert ids[-1] in (f"p{pid}", f"post_{pid}", f"msg{pid}")
         assert forum.thread_pages(skin, th.tid) >= before_pages
         t = [x for x in forum.truth(engine=skin) if x["post_id"] == pid][0]
         assert t["text"] == "Vends dump Biogroup 1 85 05 78 006 084 91"
@@ -251,6 +283,12 @@ def test_add_post_lands_on_last_page_and_moves_board_marker(skin):
                     if "announce" not in r.get("class") and "sticky" not in r.get("class")]
             assert rows[0].cssselect("a.topictitle")[0].get("href") == f"./viewtopic.php?t={th.tid}"
             assert rows[0].cssselect(f"dd.lastpost a[href='./viewtopic.php?p={pid}#p{pid}']")
+        elif skin == "smf":
+            rows = [r for r in board.cssselect("#topic_container > div.windowbg")
+                    if "sticky" not in r.get("class")]
+            assert rows[0].cssselect(f"a[href$='topic={th.tid}.0']")
+            assert rows[0].cssselect(f"div.lastpost a[href$='topic={th.tid}.msg{pid}#new']")
+            assert "Today" in rows[0].cssselect("div.lastpost")[0].text_content()
         else:
             rows = [r for r in board.cssselect("tr.inline_row") if not r.cssselect(".forumdisplay_sticky")]
             assert rows[0].cssselect(f"span#tid_{th.tid} a")

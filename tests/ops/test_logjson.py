@@ -116,3 +116,23 @@ def test_install_routes_the_root_logger():
         root.handlers[:], _ = saved[0], root.setLevel(saved[1])
     (line,) = buf.getvalue().splitlines()
     assert json.loads(line)["forum"] == "x"
+
+
+def test_scrapy_request_records_give_url_and_status():
+    class Request:
+        url = "http://user:pw@forum.onion/viewtopic.php?t=1&sid=abc"
+
+        def __str__(self):
+            return f"<GET {self.url}>"
+
+    class Spider:
+        name = "bf-fr"
+
+    record = logging.LogRecord("scrapy.core.engine", logging.DEBUG, __file__, 1,
+                               "Crawled (%(status)s) %(request)s", None, None)
+    record.args = {"status": 404, "request": Request(), "referer": None}
+    record.spider = Spider()
+    rec = json.loads(JsonFormatter().format(record))
+    assert (rec["forum"], rec["status"]) == ("bf-fr", 404)
+    assert rec["url"] == "http://****@forum.onion/viewtopic.php?t=1&sid=****"
+    assert rec["message"] == "Crawled (404) <GET http://****@forum.onion/viewtopic.php?t=1&sid=****>"

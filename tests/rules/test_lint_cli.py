@@ -101,11 +101,12 @@ def test_fingerprint_cli_matches_scan(tmp_path):
     assert fp.returncode == 0
     f = tmp_path / "d.txt"
     f.write_text("x 185057800608491\n")
-    rows = [json.loads(x) for x in dw("scan", str(f), "-f", "jsonl", "--rule", "fr-nir", env=env).stdout.splitlines()]
+    scan = dw("scan", str(f), "-f", "jsonl", "--rule", "fr-nir", env=env)
+    rows = [json.loads(x) for x in scan.stdout.splitlines()]
     assert rows[0]["fingerprint"] == fp.stdout.strip()
     # a different key gives a different fingerprint; stdin input works
-    assert dw("fingerprint", env={"DARKWATCH_FINGERPRINT_KEY": "k2"}, stdin="185057800608491\n").stdout.strip() \
-        != fp.stdout.strip()
+    other = dw("fingerprint", env={"DARKWATCH_FINGERPRINT_KEY": "k2"}, stdin="185057800608491\n")
+    assert other.returncode == 0 and other.stdout.strip() != fp.stdout.strip()
 
 
 def test_fingerprint_without_key_fails_clearly():

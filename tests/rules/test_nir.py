@@ -7,6 +7,7 @@ import os
 import random
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -24,7 +25,7 @@ def spans(text: str) -> list[tuple[int, int]]:
     VALID, "1 85 05 78 006 084 91", "1.85.05.78.006.084.91", "1-85-05-78-006-084-91",
     "1\u00a085\u00a005\u00a078\u00a0006\u00a0084\u00a091", "1850578006084 clé 91",
     "1850578006084 Clé: 91", "1850578006084 (91)", "1850578006084;91", '"1850578006084","91"',
-    "1850578006084/91", "185 05 78 006 084 91",
+    "1850578006084/91", "185 05 78 006 084 91", "1850578006084 (clé 91)", "scan_185057800608491.pdf",
 ])
 def test_written_forms(text):
     found = nir.find(text.encode())
@@ -114,7 +115,7 @@ def test_scan_cli_reports_exactly_the_valid_nirs(tmp_path):
         assert "value" not in r
     # Masked values and fingerprints only: no clear NIR in the output.
     for f, s, e in expected[:20]:
-        clear = open(f, encoding="utf-8").read()[s:e]
+        clear = Path(f).read_text(encoding="utf-8")[s:e]
         assert clear not in out.stdout
 
 

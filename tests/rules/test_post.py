@@ -141,3 +141,30 @@ def test_new_rule_file_is_picked_up(tmp_path):
     (tmp_path / "kw.yml").write_text(RULE.format(word="alpha"))
     assert rules.maybe_reload() is None
     assert rules.apply(post("alpha"))
+
+
+def test_sighup_requests_a_reload(tmp_path):
+    import signal
+
+    from crawler.rules.post import install_sighup_reload
+
+    f = tmp_path / "r.yml"
+    f.write_text(RULE.format(word="alpha"))
+    rules = PostRules.from_config(RulesConfig(paths=[str(tmp_path)], fingerprint_key="k"))
+    st = os.stat(f)
+    f.write_text(RULE.format(word="delta"))
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    old = signal.getsignal(signal.SIGHUP)
+    try:
+        assert install_sighup_reload(rules)
+        os.kill(os.getpid(), signal.SIGHUP)
+        assert rules.maybe_reload() is None
+        assert rules.apply(post("delta"))
+    finally:
+        signal.signal(signal.SIGHUP, old)
+
+
+def test_max_samples():
+    rules = PostRules.from_config(RulesConfig(paths=[SHIPPED], fingerprint_key="s", max_samples=2))
+    (a,) = [x for x in rules.apply(post(" ".join(NIRS))) if x.rule["name"] == "fr-nir"]
+    assert len(a.masked) == 2 and len(a.fingerprints) == 5
