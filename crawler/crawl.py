@@ -166,6 +166,7 @@ def run_crawl(
     progress: Callable[[str], None] = lambda s: None,
     log_level: str = "WARNING",
     show_progress: bool = False,
+    log_format: str = "text",
 ) -> CrawlResult:
     from scrapy.crawler import Crawler, CrawlerProcess
 
@@ -183,7 +184,7 @@ def run_crawl(
             locks.append(lock)
         else:
             logger.warning("forum %s: skipped, another crawl holds its lock (%s)",
-                           forum.name, lock.holder())
+                           forum.name, lock.holder(), extra={"forum": forum.name})
             progress(f"{forum.name}: skipped, another crawl holds its lock ({lock.holder()})")
             forums.remove(forum)
             skipped.append(ForumResult(forum=forum.name, status="skipped"))
@@ -192,7 +193,7 @@ def run_crawl(
     notifier = open_notifier(cfg)
     started, t0 = utcnow_iso(), time.monotonic()
     process = CrawlerProcess({"LOG_LEVEL": log_level, "TELNETCONSOLE_ENABLED": False,
-                              "LOG_INSTALL_ROOT_HANDLER": True})
+                              "LOG_INSTALL_ROOT_HANDLER": log_format != "json"})
     crawlers: list[tuple[ForumConfig, Crawler, int]] = []
     try:
         for forum in forums:

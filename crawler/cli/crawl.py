@@ -6,7 +6,13 @@ import argparse
 import json
 import sys
 
+from typing import TYPE_CHECKING
+
 from crawler.cli._common import EXIT_OK, EXIT_PARTIAL, add_config_arg, load_or_exit
+
+if TYPE_CHECKING:
+    from crawler.config import Config
+    from crawler.crawl import CrawlResult
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,6 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--direct", action="store_true",
                    help="connect without Tor; only for loopback test servers (refused otherwise)")
     p.add_argument("--report", metavar="FILE", help="write a JSON run report to FILE")
+    p.add_argument("--metrics-file", metavar="FILE",
+                   help="update Prometheus metrics in FILE (node_exporter textfile collector, *.prom)")
+    p.add_argument("--log-format", choices=("text", "json"), default="text",
+                   help="log lines as text (default) or one JSON object per line (secrets scrubbed)")
+    p.add_argument("--no-gap-check", dest="gap_check", action="store_false",
+                   help="do not alert on forums without a successful crawl for 3 intervals")
     p.add_argument("-v", "--verbose", action="count", default=0,
                    help="more log output (-v info, -vv debug)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress, summary only")
@@ -30,8 +42,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from crawler.crawl import CrawlRefused, run_crawl
 
-    cfg = load_or_exit(args.config)
     level = ["WARNING", "INFO", "DEBUG"][min(args.verbose, 2)]
+    if args.log_format == "json":
+        from crawler import logjson
+
+        logjson.install(level)
+    try:
+        cfg = load_or_exit(args.config)
+    except SystemExit as exc:
+        if args.metrics_file:
+            write_metrics(args.metrics_file, None, None, int(exc.code or 2))
+        raise
 
     def progress(msg: str) -> None:
         if not args.quiet:
@@ -39,9 +60,12 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         result = run_crawl(cfg, args.forum, direct=args.direct, progress=progress,
-                           log_level=level, show_progress=not args.quiet)
+                           log_level=level, show_progress=not args.quiet,
+                           log_format=args.log_format)
     except CrawlRefused as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if args.metrics_file:
+            write_metrics(args.metrics_file, cfg, None, exc.exit_code)
         return exc.exit_code
     for forum in result.forums:
         print(forum.line())
@@ -51,4 +75,62 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         with open(args.report, "w", encoding="utf-8") as fh:
             json.dump(result.to_dict(), fh, indent=2)
-    return EXIT_PARTIAL if result.failed else EXIT_OK
+    code = EXIT_PARTIAL if result.failed else EXIT_OK
+    if args.gap_check:
+        check_gaps(cfg)
+    if args.metrics_file:
+        write_metrics(args.metrics_file, cfg, result, code)
+    return code
+
+
+def write_metrics(path: str, cfg: Config | None, result: CrawlResult | None, code: int) -> None:
+    """Update the metrics file; a failure here is reported but never changes the exit code."""
+    from crawler.metrics import write_crawl_metrics, write_refused_metrics
+
+    store = None
+    try:
+        if cfg is not None:
+            from crawler.sinks.sqlite import SqliteStore
+
+            store = SqliteStore(cfg.store.sqlite)
+        depth = spool_depth(cfg)
+        if result is None:
+            write_refused_metrics(path, code, spool_depth=depth, store=store)
+        else:
+            write_crawl_metrics(path, result, exit_code=code, spool_depth=depth, store=store)
+    except Exception as exc:  # metrics must not turn a crawl into a failure
+        print(f"warning: metrics file {path} not updated: {exc}", file=sys.stderr)
+    finally:
+        if store is not None:
+            store.close()
+
+
+def spool_depth(cfg: Config | None) -> int | None:
+    es = cfg.store.elasticsearch if cfg is not None else None
+    if es is None:
+        return None
+    from crawler.sinks.spool import Spool
+
+    return Spool(es.spool_dir).status().pending
+
+
+def check_gaps(cfg: Config) -> None:
+    """Alert (store + channels) on enabled forums without a successful crawl for 3 intervals."""
+    from crawler.crawl import open_notifier
+    from crawler.monitoring import monitoring_gaps
+    from crawler.sinks.sqlite import SqliteStore
+
+    store = SqliteStore(cfg.store.sqlite)
+    try:
+        gaps = monitoring_gaps(store, [f for f in cfg.forums if f.enabled])
+        if gaps:
+            store.write_alerts(gaps)
+    finally:
+        store.close()
+    for alert in gaps:
+        print(f"monitoring gap: {alert.rule['title']}", file=sys.stderr)
+    if gaps:
+        notifier = open_notifier(cfg)
+        if notifier is not None:
+            notifier.notify(gaps)
+            notifier.close()

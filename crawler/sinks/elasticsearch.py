@@ -229,7 +229,8 @@ class ElasticsearchSink:
         unacked = dict(latest)
         try:
             for ok, item in helpers.streaming_bulk(
-                self.client, (r.action() for r in latest.values()), chunk_size=self.cfg.batch_size,
+                self.client, latest.values(), expand_action_callback=_expand,
+                chunk_size=self.cfg.batch_size,
                 max_chunk_bytes=MAX_CHUNK_BYTES, raise_on_error=False, raise_on_exception=False,
                 max_retries=self.cfg.max_retries, initial_backoff=1, max_backoff=30,
                 retry_on_status=RETRY_STATUSES,
@@ -320,6 +321,12 @@ class ElasticsearchSink:
             except ConflictError:
                 continue  # re-detected or edited meanwhile: read again
         raise StoreError(f"alert {alert_id}: too many concurrent updates, try again")
+
+
+def _expand(record: Record) -> tuple[dict[str, Any], bytes]:
+    """Bulk header and the body exactly as spooled (serialised once, at write time)."""
+    m = record.meta
+    return {m["_op_type"]: {"_index": m["_index"], "_id": m["_id"]}}, record.body
 
 
 def _is_auth(exc: BaseException) -> bool:

@@ -53,10 +53,6 @@ class Record(NamedTuple):
     def line(self) -> bytes:
         return json.dumps(self.meta, separators=(",", ":")).encode() + b"\t" + self.body + b"\n"
 
-    def action(self) -> dict[str, Any]:
-        """The dict form ``helpers.streaming_bulk`` takes; the body goes through unparsed."""
-        return {**self.meta, "_source": self.body}
-
     def decoded(self) -> dict[str, Any]:
         return {**self.meta, "body": json.loads(self.body)}
 
