@@ -146,6 +146,9 @@ def prepare(cfg: Config, forums: list[ForumConfig], direct: bool,
             tor = ensure_tor_ready(cfg.tor, progress)
         except TorUnavailable as exc:
             raise CrawlRefused(f"Tor unavailable: {exc}", 3) from None
+        # A launched tor listens on ports chosen at start: route the forums there.
+        cfg.tor.socks = tor.socks
+        cfg.tor.control = tor.control
     return rules, tor
 
 

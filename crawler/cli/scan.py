@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return EXIT_CONFIG
         rules = [r for r in rules if r.rule.name in set(args.rule)]
-    ruleset = RuleSet(rules)
+    ruleset = RuleSet(rules, keep_values=args.reveal)
     ev = Evaluator(resolve_key(None, ephemeral_ok=True), reveal=args.reveal)
     out = sys.stdout
     status = EXIT_OK
@@ -63,14 +63,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: {path}: {res.error}", file=sys.stderr)
             status = EXIT_CONFIG
             continue
-        rows = []
-        for firing in res.firings:
-            for field, pattern, hit in firing.hits:
-                d = ev.match_dict(firing, field, pattern, hit)
-                del d["field"]
-                rows.append((hit.start, hit.end, d))
-        rows.sort(key=lambda r: (r[0], r[1], r[2]["rule"]["name"]))
-        for start, _end, d in rows:
+        # Light tuples, sorted by position; the output dicts are built one at a time.
+        items = [(hit.start, hit.end, firing.rule.loaded.rule.name, i, pattern, hit)
+                 for i, firing in enumerate(res.firings) for _f, pattern, hit in firing.hits]
+        items.sort(key=lambda t: t[:4])
+        for start, _end, _name, i, pattern, hit in items:
+            d = ev.match_dict(res.firings[i], "text", pattern, hit)
+            del d["field"]
             if text:
                 line, col = res.lines.get(start, (0, 0))
                 extra = f" value={d['value']!r}" if "value" in d else ""
@@ -78,5 +77,6 @@ def run(args: argparse.Namespace) -> int:
                           f"{d['pattern']}={d['masked']} fp={d['fingerprint'][:16]}{extra}\n")
             else:
                 out.write(json.dumps({"file": path, **d}, ensure_ascii=False) + "\n")
+        del items, res
     out.flush()
     return status

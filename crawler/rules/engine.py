@@ -83,7 +83,9 @@ def _outside(items: list, spans: list) -> list:
 class Matcher:
     """All distinct patterns of a rule set; ``scan(text)`` returns hits per pattern id."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_values: bool = True) -> None:
+        # keep_values=False: hits do not keep the clear matched text (big dumps, no reveal).
+        self.keep_values = keep_values
         self.patterns: list[_Compiled] = []
         self._by_key: dict[tuple, int] = {}
         self._automata: dict[tuple[bool, bool], ahocorasick.Automaton] = {}
@@ -164,7 +166,7 @@ class Matcher:
                 s, e = folded.to_original(start), folded.to_original(end, end=True)
                 value = text[s:e]
                 masked = mask_generic(value) if self.patterns[pid].mask else value
-                bucket.append(Hit(s, e, ft[start:end], masked, value))
+                bucket.append(Hit(s, e, ft[start:end], masked, value if self.keep_values else ""))
 
     def _scan_bytes(self, text: str, data: bytes, hits, limit: int | None) -> None:
         raw: list[tuple[int, int, int, str | None, object]] = []  # pid, bstart, bend, validator, nir
@@ -203,7 +205,7 @@ class Matcher:
             else:
                 canonical = value
                 masked = mask_generic(value) if self.patterns[pid].mask else value
-            hits[pid].append(Hit(s, e, canonical, masked, value))
+            hits[pid].append(Hit(s, e, canonical, masked, value if self.keep_values else ""))
 
 
 @dataclass(slots=True)
@@ -254,8 +256,8 @@ class _Ctx:
 class RuleSet:
     """Compiled rules, ready to evaluate documents (dicts of field name -> text)."""
 
-    def __init__(self, rules: list[LoadedRule]) -> None:
-        self.matcher = Matcher()
+    def __init__(self, rules: list[LoadedRule], keep_values: bool = True) -> None:
+        self.matcher = Matcher(keep_values)
         self.rules: list[CompiledRule] = []
         for lr in rules:
             if not lr.rule.enabled:
