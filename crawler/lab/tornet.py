@@ -462,7 +462,8 @@ def lab_forums(onion_url: str) -> list[dict[str, object]]:
     """One darkwatch forum per skin of the fixture forum, at its onion address."""
     return [
         {"name": f"lab-{skin}", "engine": skin, "start_urls": [onion_url + p for p in paths],
-         "delay": 0.0, "concurrency": 4, "timeout": 60.0, "timezone": "UTC"}
+         "delay": 0.0, "concurrency": 4, "timeout": 60.0,
+         "timezone": "Europe/Paris"}  # the fixture forum's local time (mybb shows it)
         for skin, paths in fixture_boards().items()
     ]
 
