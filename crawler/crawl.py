@@ -136,6 +136,12 @@ def prepare(cfg: Config, forums: list[ForumConfig], direct: bool,
     rules = None
     if cfg.rules.enabled:
         rules = load_rules(cfg)
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            from crawler.rules.post import install_sighup_reload
+
+            install_sighup_reload(rules)  # SIGHUP: reload rules without a restart
     tor = None
     if not direct:
         try:

@@ -15,8 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "print one line per match. Values are masked; fingerprints are keyed "
                        "HMACs (key: $DARKWATCH_FINGERPRINT_KEY, else a random key for this run).")
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
-    p.add_argument("--rules", "-r", nargs="+", metavar="PATH",
-                   help="rule files or folders (default: the shipped packs)")
+    p.add_argument("--rules", "-r", action="append", metavar="PATH",
+                   help="rule file or folder, repeatable (default: the shipped packs)")
     p.add_argument("--format", "-f", choices=("text", "jsonl"), default="text")
     p.add_argument("--rule", action="append", metavar="NAME",
                    help="only report these rules (repeatable)")

@@ -13,6 +13,7 @@ import secrets
 import sys
 
 ENV = "DARKWATCH_FINGERPRINT_KEY"
+MIN_KEY_CHARS = 16
 
 
 class FingerprintKeyMissing(RuntimeError):
@@ -23,6 +24,10 @@ def resolve_key(configured: str | None, ephemeral_ok: bool, warn=None) -> bytes:
     """The configured key, else ``$DARKWATCH_FINGERPRINT_KEY``; else a random one if allowed."""
     key = configured or os.environ.get(ENV)
     if key:
+        if len(key) < MIN_KEY_CHARS:
+            (warn or (lambda m: print(m, file=sys.stderr)))(
+                f"warning: the fingerprint key is short ({len(key)} characters): use at least "
+                f"{MIN_KEY_CHARS} random characters, or fingerprints can be reversed by brute force")
         return key.encode("utf-8")
     if not ephemeral_ok:
         raise FingerprintKeyMissing(

@@ -51,10 +51,16 @@ class Record(NamedTuple):
     body: bytes
 
     def line(self) -> bytes:
-        return json.dumps(self.meta, separators=(",", ":")).encode() + b"\t" + self.body + b"\n"
+        m = self.meta
+        head = (f'{{"_op_type":{_q(m["_op_type"])},"_index":{_q(m["_index"])},"_id":{_q(m["_id"])}}}'
+                if len(m) == 3 else json.dumps(m, separators=(",", ":")))
+        return head.encode("utf-8", "surrogatepass") + b"\t" + self.body + b"\n"
 
     def decoded(self) -> dict[str, Any]:
         return {**self.meta, "body": json.loads(self.body)}
+
+
+_q = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
 
 
 def encode(meta: dict[str, Any], body: Any) -> Record:
@@ -81,6 +87,9 @@ class Spool:
         self._lock = threading.RLock()
         self._fh: Any = None
         self._open_seq: int | None = None
+        # Records of the segments this process wrote, so a flush does not read back what it
+        # just fsync'd; bounded (older segments are read from disk).
+        self._mem: dict[str, list[Record]] = {}
 
     # -- writing -------------------------------------------------------------------------
     def _segments(self) -> list[tuple[int, Path]]:
@@ -93,6 +102,7 @@ class Spool:
 
     def append(self, records: Iterable[Record]) -> int:
         """Write records to the open segment and fsync; returns how many were written."""
+        records = list(records)
         lines = [r.line() for r in records]
         if not lines:
             return 0
@@ -105,8 +115,14 @@ class Spool:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
                 self._fh = os.fdopen(fd, "ab", buffering=0)
                 _fsync_dir(self.dir)
+                self._mem[path.name] = []
+                while len(self._mem) > 4:
+                    self._mem.pop(next(iter(self._mem)))
             self._fh.write(data)
             os.fsync(self._fh.fileno())
+            mem = self._mem.get(f"seg-{self._open_seq:012d}.jsonl")
+            if mem is not None:
+                mem.extend(records)
         return len(lines)
 
     def seal(self) -> None:
@@ -124,9 +140,12 @@ class Spool:
         with self._lock:
             return [p for seq, p in self._segments() if seq != self._open_seq]
 
-    @staticmethod
-    def read(path: Path) -> list[Record]:
+    def read(self, path: Path) -> list[Record]:
         """Records of a segment; a torn last line (crash mid-append, never acknowledged) is skipped."""
+        with self._lock:
+            mem = self._mem.get(path.name)
+            if mem is not None and path.name != f"seg-{self._open_seq or 0:012d}.jsonl":
+                return list(mem)
         out = []
         with open(path, "rb") as fh:
             for n, raw in enumerate(fh, 1):
@@ -149,6 +168,7 @@ class Spool:
 
     def done(self, path: Path) -> None:
         with self._lock:
+            self._mem.pop(path.name, None)
             path.unlink(missing_ok=True)
             _fsync_dir(self.dir)
 
@@ -157,6 +177,7 @@ class Spool:
         if not remaining:
             self.done(path)
             return
+        self._mem.pop(path.name, None)
         tmp = path.with_suffix(".tmp")
         with open(tmp, "wb") as fh:
             for r in remaining:

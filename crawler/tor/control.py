@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import logging
 import shutil
 import signal
 import socket
@@ -22,6 +23,7 @@ from typing import Any
 from crawler.config.tor import TorConfig
 from crawler.tor.probe import parse_hostport
 
+logger = logging.getLogger(__name__)
 _KEEP = bool(__import__("os").environ.get("DARKWATCH_KEEP_TOR_DATA"))
 INSTALL_HINT = "install it: sudo apt-get install -y tor (Debian/Ubuntu) or brew install tor (macOS)"
 
@@ -42,7 +44,47 @@ class TorSession:
     process: Any = None  # subprocess.Popen of a launched tor
     data_dir: str | None = None
     owner: Any = None  # launch mode: the controller that owns tor (tor exits when it closes)
+    launch_conf: dict[str, Any] | None = field(default=None, repr=False)
+    tor_cmd: str = "tor"
+    restarts: int = 0
     _last_newnym: float = 0.0
+    _closing: threading.Event = field(default_factory=threading.Event, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def start_watchdog(self, interval: float = 1.0) -> None:
+        """Launch mode: if our tor dies mid-crawl, start it again on the same ports.
+
+        A plain thread, not the reactor (stem blocks); requests failing meanwhile get
+        TorSocksError and are retried by Scrapy's retry with backoff.
+        """
+        threading.Thread(target=self._watch, args=(interval,), daemon=True,
+                         name="tor-watchdog").start()
+
+    def _watch(self, interval: float) -> None:
+        import stem.process
+
+        while not self._closing.wait(interval):
+            with self._lock:
+                proc = self.process
+                if proc is None or proc.poll() is None or self.launch_conf is None:
+                    continue
+                logger.warning("tor (pid %s) exited with %s; restarting it on %s",
+                               proc.pid, proc.returncode, self.socks)
+                with contextlib.suppress(Exception):
+                    self.owner.close()
+                self.owner = None
+                try:
+                    new = stem.process.launch_tor_with_config(
+                        config=self.launch_conf, tor_cmd=self.tor_cmd, completion_percent=100,
+                        timeout=None, take_ownership=True, close_output=False)
+                except OSError as exc:
+                    logger.error("restarting tor failed: %s (retrying)", exc)
+                    continue
+                threading.Thread(target=_drain, args=(new.stdout,), daemon=True).start()
+                self.process = new
+                self.restarts += 1
+                with contextlib.suppress(Exception):
+                    self.owner = self.controller()
 
     def controller(self) -> Any:
         if not self.control:
@@ -63,6 +105,11 @@ class TorSession:
 
     def close(self) -> None:
         """Stop a tor we launched (attached tors are left alone)."""
+        self._closing.set()
+        with self._lock:
+            self._close_locked()
+
+    def _close_locked(self) -> None:
         if self.owner is not None:
             with contextlib.suppress(Exception):
                 self.owner.close()
@@ -222,7 +269,7 @@ def launch_tor(cfg: TorConfig, progress: Callable[[str], None]) -> TorSession:
         shutil.rmtree(data_dir, ignore_errors=True)
         raise TorUnavailable(f"launching tor failed: {exc}") from None
     session = TorSession("launch", f"127.0.0.1:{socks_port}", f"127.0.0.1:{control_port}",
-                         process=proc, data_dir=data_dir)
+                         process=proc, data_dir=data_dir, launch_conf=conf, tor_cmd=binary)
     atexit.register(session.close)
     try:
         # stem's first controller from this process sends TAKEOWNERSHIP: keep it open for
@@ -232,6 +279,7 @@ def launch_tor(cfg: TorConfig, progress: Callable[[str], None]) -> TorSession:
     except TorUnavailable:
         session.close()
         raise
+    session.start_watchdog()
     progress(f"tor: launched, SOCKS {session.socks}")
     return session
 

@@ -144,3 +144,21 @@ def test_scan_reveal_shows_value_only_when_asked(tmp_path):
     plain = dw("scan", str(f), "-f", "jsonl", env=env).stdout
     shown = dw("scan", str(f), "-f", "jsonl", "--reveal", env=env).stdout
     assert "185057800608491" not in plain and '"value": "185057800608491"' in shown
+
+
+def test_shipped_rule_files_validate_against_the_published_schema():
+    import jsonschema
+    import yaml
+
+    schema = json.loads((ROOT / "rules" / "schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    files = sorted((ROOT / "rules").rglob("*.yml"))
+    assert files
+    for f in files:
+        for doc in yaml.safe_load_all(f.read_text(encoding="utf-8")):
+            # YAML dates are date objects; JSON Schema sees them as strings.
+            data = json.loads(json.dumps(doc, default=str))
+            errors = list(validator.iter_errors(data))
+            assert not errors, f"{f}: {errors[0].message}"
+    bad = {"id": "x", "name": "Bad Name", "title": "t", "level": "urgent", "detection": {}}
+    assert list(validator.iter_errors(bad))

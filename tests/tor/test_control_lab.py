@@ -93,3 +93,24 @@ def test_launch_mode_joins_the_lab_and_fetches_the_onion(tor_lab):
     assert session.process is None
     assert not os.path.exists(f"/proc/{pid}"), "launched tor still running after close()"
     assert not os.path.exists(data_dir)
+
+
+def test_launch_mode_restarts_a_killed_tor(tor_lab):
+    import os
+    import signal
+    import time
+
+    cfg = TorConfig(mode="launch", torrc=tor_lab.lab.client_torrc_options(), bootstrap_timeout=120)
+    session = ensure_tor_ready(cfg)
+    try:
+        first = session.process.pid
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and (session.restarts == 0 or session.process.pid == first):
+            time.sleep(0.5)
+        assert session.restarts == 1 and session.process.pid != first
+        out = fetch_many(session.socks, {"one": [tor_lab.echo_url + "/after-restart"]}, timeout=90,
+                         retries=3)
+        assert out["results"][0].get("status") == 200, out
+    finally:
+        session.close()

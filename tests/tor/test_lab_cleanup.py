@@ -1,0 +1,62 @@
+"""The lab never leaves tor processes behind: Ctrl-C during `lab up`, and `lab down` from elsewhere."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from crawler.lab.tornet import _alive
+from tests.helpers import REPO, darkwatch
+from tests.tor.servers import CountingServer
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def start_up(lab_dir: Path, port: int) -> tuple[subprocess.Popen, list[dict]]:
+    proc = subprocess.Popen([sys.executable, "-m", "crawler", "lab", "up", "--dir", str(lab_dir),
+                             "--forum-port", str(port)], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    state = lab_dir / "lab.json"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if state.exists():
+            nodes = json.loads(state.read_text())["nodes"]
+            if nodes and all(n["pid"] > 0 for n in nodes):
+                return proc, nodes
+        time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("lab up never recorded its processes: " + proc.stderr.read())
+
+
+@pytest.fixture
+def target():
+    srv = CountingServer().start()
+    yield srv
+    srv.stop()
+
+
+def test_ctrl_c_during_lab_up_kills_every_process(tmp_path, target):
+    proc, nodes = start_up(tmp_path / "lab", target.port)
+    assert len(nodes) == 8 and all(_alive(n["pid"], n["datadir"]) for n in nodes)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=30)
+    assert proc.returncode != 0
+    assert [n["name"] for n in nodes if _alive(n["pid"], n["datadir"])] == []
+    assert not (tmp_path / "lab" / "lab.json").exists()
+
+
+def test_lab_down_from_another_process(tmp_path, target):
+    proc, nodes = start_up(tmp_path / "lab", target.port)
+    res = darkwatch("lab", "down", "--dir", str(tmp_path / "lab"), timeout=60)
+    assert res.returncode == 0, res.stderr
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3 and "exited during start-up" in err, err
+    assert [n["name"] for n in nodes if _alive(n["pid"], n["datadir"])] == []
+    st = darkwatch("lab", "status", "--dir", str(tmp_path / "lab"))
+    assert st.returncode == 1 and "no lab" in st.stdout
