@@ -209,8 +209,23 @@ def tor_version(controller: Any) -> str:
     return "?"
 
 
+_ACTIVE: TorSession | None = None
+
+
+def active_session() -> TorSession | None:
+    """The session ensure_tor_ready made in this process (launch mode has random ports)."""
+    return _ACTIVE if _ACTIVE is not None and not _ACTIVE._closing.is_set() else None
+
+
 def ensure_tor_ready(cfg: TorConfig, progress: Callable[[str], None] = lambda s: None) -> TorSession:
     """Attach (system) or launch (launch), wait for bootstrap 100%; raise TorUnavailable."""
+    global _ACTIVE
+    session = _ensure(cfg, progress)
+    _ACTIVE = session
+    return session
+
+
+def _ensure(cfg: TorConfig, progress: Callable[[str], None]) -> TorSession:
     if cfg.mode == "launch":
         return launch_tor(cfg, progress)
     try:

@@ -66,10 +66,9 @@ def run(groups: dict[str, list[str]], socks: str, concurrency: int = 4, timeout:
         retries: int = 0, tls_verify: bool = False) -> dict[str, Any]:
     """Fetch each group's URLs with its own crawler/identity; returns results and usernames."""
     from scrapy.crawler import Crawler, CrawlerProcess
+    from scrapy.utils.reactor import install_reactor, is_reactor_installed
 
     from crawler.tor.identity import identity_for
-
-    from scrapy.utils.reactor import install_reactor, is_reactor_installed
 
     if not is_reactor_installed():
         install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")

@@ -20,12 +20,20 @@ TOR_BROWSER_HEADERS = {
 }
 
 
-def tor_settings(cfg: Config, forum: ForumConfig) -> dict[str, Any]:
+def tor_settings(cfg: Config, forum: ForumConfig, socks: str | None = None) -> dict[str, Any]:
     """Route every http/https request of ``forum`` through Tor, on the forum's own circuits.
+
+    ``socks``: the TorSession's SOCKS address; defaults to the session ensure_tor_ready
+    made in this process (launch mode picks random ports), else ``tor.socks``.
 
     The isolation token is random per run and lives only in memory (settings are not
     persisted; JOBDIR pickles requests, not settings).
     """
+    if socks is None:
+        from crawler.tor.control import active_session
+
+        session = active_session()
+        socks = session.socks if session is not None else cfg.tor.socks
     return {
         "DOWNLOAD_HANDLERS": {
             "http": TOR_HANDLER,
@@ -33,7 +41,7 @@ def tor_settings(cfg: Config, forum: ForumConfig) -> dict[str, Any]:
             # Anything else could connect directly (FTP does): off.
             "ftp": None, "s3": None, "file": None, "data": None,
         },
-        "DARKWATCH_TOR_SOCKS": cfg.tor.socks,
+        "DARKWATCH_TOR_SOCKS": socks,
         "DARKWATCH_TOR_FORUM": forum.name,
         "DARKWATCH_TOR_ISOLATION": secrets.token_hex(8),
         "DARKWATCH_TOR_TLS_VERIFY": forum.tls_verify,

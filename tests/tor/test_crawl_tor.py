@@ -87,3 +87,19 @@ def test_killing_the_client_tor_mid_crawl_loses_no_post(tor_lab, tmp_path):
         tor_lab.lab.start_node("client")  # leave the lab whole for other tests
     assert proc.returncode == 0, out + err
     check_against_truth(tor_lab, cfg, export(path))
+
+
+def test_crawl_in_launch_mode_through_the_lab(tor_lab, tmp_path):
+    """tor: {mode: launch}: darkwatch starts its own tor (joined to the lab), crawls, stops it."""
+    path, cfg = lab_config(tor_lab, tmp_path)
+    cfg["tor"] = {"mode": "launch", "torrc": tor_lab.lab.client_torrc_options(),
+                  "bootstrap_timeout": 120}
+    cfg["forums"] = [f for f in cfg["forums"] if f["engine"] == "phpbb"]
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    res = darkwatch("crawl", "--config", str(path), timeout=600)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "tor: launched" in res.stderr
+    check_against_truth(tor_lab, cfg, export(path))
+    # the launched tor is gone with the crawl
+    assert "darkwatch-tor-" not in subprocess.run(["pgrep", "-af", "darkwatch-tor-"],
+                                                  capture_output=True, text=True).stdout
