@@ -12,6 +12,9 @@ handled here). Per item:
 - permanent (mapping conflict, too large, bad value) -> logged at ERROR with index, id and
   reason, and kept in ``dead-letter.jsonl``: never silently dropped.
 
+Sending happens on one background thread (segments strictly in order, one bulk stream at a
+time): the caller (Scrapy's reactor thread) never waits on Elasticsearch except in ``flush``
+and ``close``, and building the next batch overlaps with Elasticsearch indexing the last one.
 Templates and the ILM policy are installed on the first send of each sink (idempotent).
 """
 
@@ -78,7 +81,11 @@ class ElasticsearchSink:
         self.prefix = es_cfg.index_prefix
         self.spool = Spool(es_cfg.spool_dir)
         self._client = client
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()  # guards the batching counters
+        self._send_lock = threading.RLock()  # one sender at a time: segments go in order
+        self._wake = threading.Event()
+        self._sender: threading.Thread | None = None
+        self._stopping = False
         self._setup_done = False
         self._waiting = 0
         self._last_send = time.monotonic()
@@ -120,12 +127,17 @@ class ElasticsearchSink:
         self._enqueue(self.alert_actions(alerts))
 
     def flush(self) -> ReplayResult:
+        """Send everything spooled now (waits for an in-flight background send first)."""
         with self._lock:
             self.spool.seal()
             self._waiting = 0
-            return self.replay(force=True)
+        return self.replay(force=True)
 
     def close(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._sender is not None:
+            self._sender.join(timeout=self.cfg.request_timeout * 4)
         try:
             res = self.flush()
             if not res.ok:
@@ -160,14 +172,37 @@ class ElasticsearchSink:
                 self.totals.dead += 1
                 continue
             keep.append(rec)
+        written = self.spool.append(keep)
         with self._lock:
-            self._waiting += self.spool.append(keep)
+            self._waiting += written
             due = (self._waiting >= self.cfg.batch_size
                    or time.monotonic() - self._last_send >= self.cfg.flush_interval)
             if due:
                 self.spool.seal()
                 self._waiting = 0
+                self._last_send = time.monotonic()
+        if due:
+            self._kick()
+
+    def _kick(self) -> None:
+        if self._sender is None or not self._sender.is_alive():
+            self._sender = threading.Thread(target=self._send_loop, name="darkwatch-es-sender",
+                                            daemon=True)
+            self._sender.start()
+        self._wake.set()
+
+    def _send_loop(self) -> None:
+        """Background sender; a crash here loses nothing (the spool holds every document)."""
+        while not self._stopping:
+            self._wake.wait()
+            self._wake.clear()
+            if self._stopping:
+                return
+            try:
                 self.replay()
+            except Exception:
+                logger.exception("Elasticsearch sink: sending failed; documents stay in the spool %s",
+                                 self.spool.dir)
 
     def setup(self) -> Any:
         from crawler.sinks.es_setup import install
@@ -183,17 +218,20 @@ class ElasticsearchSink:
     def replay(self, force: bool = False) -> ReplayResult:
         """Send every sealed spool segment, oldest first; stop at the first that cannot finish."""
         res = ReplayResult()
-        with self._lock:
+        with self._send_lock:
             now = time.monotonic()
             if not force and now < self._retry_after:
                 res.error = self.last_error
                 res.kept = -1
                 return res
             self._last_send = now
+            segments = self.spool.sealed_segments()
+            if not segments:
+                return res  # nothing to send: no setup, no request (read-only CLIs close too)
             try:
                 if not self._setup_done:
                     self.setup()
-                for seg in self.spool.sealed_segments():
+                for seg in segments:
                     actions = self.spool.read(seg)
                     remaining = self._send(actions, res)
                     self.spool.rewrite(seg, remaining)

@@ -46,7 +46,7 @@ class _FetchSpider(scrapy.Spider):
 
 
 def fetch_settings(socks: str, group: str, first_url: str, concurrency: int, timeout: float,
-                   retries: int, tls_verify: bool) -> dict[str, Any]:
+                   retries: int, tls_verify: bool, maxsize: int = 10 * 1024 * 1024) -> dict[str, Any]:
     from crawler.tor.settings import tor_settings
 
     cfg = Config(tor=TorConfig(socks=socks))
@@ -56,14 +56,16 @@ def fetch_settings(socks: str, group: str, first_url: str, concurrency: int, tim
         LOG_LEVEL="ERROR", ROBOTSTXT_OBEY=False, COOKIES_ENABLED=True,
         CONCURRENT_REQUESTS=concurrency, CONCURRENT_REQUESTS_PER_DOMAIN=concurrency,
         DOWNLOAD_DELAY=0, DOWNLOAD_TIMEOUT=timeout, RETRY_ENABLED=retries > 0,
-        RETRY_TIMES=retries, HTTPERROR_ALLOW_ALL=True,
+        RETRY_TIMES=retries, HTTPERROR_ALLOW_ALL=True, DOWNLOAD_MAXSIZE=maxsize,
+        DOWNLOAD_WARNSIZE=0,
         DOWNLOAD_HANDLERS={**s["DOWNLOAD_HANDLERS"]},
     )
     return s
 
 
 def run(groups: dict[str, list[str]], socks: str, concurrency: int = 4, timeout: float = 60,
-        retries: int = 0, tls_verify: bool = False) -> dict[str, Any]:
+        retries: int = 0, tls_verify: bool = False, maxsize: int = 10 * 1024 * 1024
+        ) -> dict[str, Any]:
     """Fetch each group's URLs with its own crawler/identity; returns results and usernames."""
     from scrapy.crawler import Crawler, CrawlerProcess
     from scrapy.utils.reactor import install_reactor, is_reactor_installed
@@ -78,7 +80,7 @@ def run(groups: dict[str, list[str]], socks: str, concurrency: int = 4, timeout:
     crawlers: dict[str, Crawler] = {}
     for group, urls in groups.items():
         c = Crawler(_FetchSpider, fetch_settings(socks, group, urls[0], concurrency, timeout,
-                                                 retries, tls_verify))
+                                                 retries, tls_verify, maxsize))
         crawlers[group] = c
         process.crawl(c, group=group, urls=urls, out=out)
     t0 = time.monotonic()
@@ -99,9 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=60)
     p.add_argument("--retries", type=int, default=0)
     p.add_argument("--tls-verify", action="store_true")
+    p.add_argument("--maxsize", type=int, default=10 * 1024 * 1024)
     args = p.parse_args(argv)
     groups = {g[0]: g[1:] for g in args.group}
-    res = run(groups, args.socks, args.concurrency, args.timeout, args.retries, args.tls_verify)
+    res = run(groups, args.socks, args.concurrency, args.timeout, args.retries, args.tls_verify,
+              args.maxsize)
     json.dump(res, sys.stdout)
     sys.stdout.write("\n")
     return 0

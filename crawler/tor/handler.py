@@ -19,7 +19,7 @@ from scrapy.core.downloader.handlers.http11 import (
     HTTP11DownloadHandler,
     _ScrapyAgent,
 )
-from scrapy.exceptions import ResponseDataLossError
+from scrapy.exceptions import DownloadFailedError, ResponseDataLossError
 from scrapy.utils._download_handlers import get_dataloss_msg, wrap_twisted_exceptions
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.endpoints import wrapClientTLS
@@ -139,4 +139,15 @@ class TorDownloadHandler(HTTP11DownloadHandler):
             if not self._fail_on_dataloss_warned:
                 logger.warning(get_dataloss_msg(request.url))
                 self._fail_on_dataloss_warned = True
+            raise
+        except DownloadFailedError as exc:
+            text = str(exc)
+            if "certificate verify failed" in text or "OpenSSL.SSL.Error" in text:
+                verify = "certificate verify failed" in text
+                raise TorRouteError(
+                    "tls-verify-failed" if verify else "tls-error",
+                    f"{request.url}: TLS {'certificate check failed' if verify else 'handshake failed'}"
+                    + ("; if this onion site uses a self-signed certificate set "
+                       "'tls_verify: false' for the forum" if verify else f" ({text[:200]})"),
+                ) from exc
             raise

@@ -35,6 +35,8 @@ class BlockSignalMiddleware:
         self.threshold = s.getint("DARKWATCH_TOR_BLOCK_THRESHOLD", 3)
         self.window = s.getfloat("DARKWATCH_TOR_BLOCK_WINDOW", 120.0)
         self.min_interval = s.getfloat("DARKWATCH_TOR_ROTATE_MIN_INTERVAL", 30.0)
+        self.global_newnym = s.getbool("DARKWATCH_TOR_NEWNYM", False) if hasattr(s, "getbool") \
+            else bool(s.get("DARKWATCH_TOR_NEWNYM", False))
         self.hits: deque[float] = deque()
 
     @classmethod
@@ -70,4 +72,19 @@ class BlockSignalMiddleware:
             stats.inc_value("darkwatch/tor/identity_rotations")
         logger.warning("forum %s: %d block signals (last: %s at %s); switching to new Tor circuits "
                        "(identity #%d)", self.identity.forum, self.threshold, why, url, gen)
+        if self.global_newnym:
+            self._newnym()
         return True
+
+    def _newnym(self) -> None:
+        """Optional global NEWNYM (DARKWATCH_TOR_NEWNYM): affects every forum on this tor, so
+        off by default. stem blocks: run in a thread; Tor rate-limits NEWNYM itself."""
+        from twisted.internet.threads import deferToThread
+
+        from crawler.tor.control import active_session
+
+        session = active_session()
+        if session is None or not session.control:
+            return
+        d = deferToThread(session.newnym)
+        d.addErrback(lambda f: logger.warning("NEWNYM failed: %s", f.getErrorMessage()))

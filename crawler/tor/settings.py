@@ -59,4 +59,5 @@ def tor_settings(cfg: Config, forum: ForumConfig, socks: str | None = None) -> d
         "DARKWATCH_TOR_BLOCK_THRESHOLD": 3,  # block signals within the window -> new identity
         "DARKWATCH_TOR_BLOCK_WINDOW": 120.0,  # seconds
         "DARKWATCH_TOR_ROTATE_MIN_INTERVAL": 30.0,  # at most one new identity per forum per 30 s
+        "DARKWATCH_TOR_NEWNYM": False,  # also signal a global NEWNYM (hits every forum): off
     }

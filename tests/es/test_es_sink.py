@@ -296,3 +296,23 @@ def test_killed_mid_write_then_replay_exactly_once(es_node, es_cfg, es_client):
     assert _ids(es_client, f"{cfg.index_prefix}-posts-*") == expected
     assert _ids(es_client, f"{cfg.index_prefix}-alerts") == {a.id for a in alerts}
     sink2.close()
+
+
+def test_alerts_cli_triages_elasticsearch_alerts(es_cfg, es_client, tmp_path):
+    """`darkwatch alerts list|ack` (the triage CLI) reads and writes the Elasticsearch documents."""
+    sink = ElasticsearchSink(es_cfg)
+    a = make_alert(5, level="critical")
+    sink.write_alerts([a, make_alert(6, level="low")])
+    assert sink.flush().ok
+    sink.close()
+    es_client.indices.refresh(index=f"{es_cfg.index_prefix}-alerts")
+    conf = _write_config(tmp_path, es_cfg)
+    r = _cli("alerts", "list", "--config", conf, "--level", "high", "--format", "jsonl")
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [row["id"] for row in rows] == [a.id] and rows[0]["status"] == "open"
+    r = _cli("alerts", "ack", a.id[:12], "--config", conf, "--note", "on it")
+    assert r.returncode == 0, r.stderr
+    src = es_client.get(index=f"{es_cfg.index_prefix}-alerts", id=a.id)["_source"]
+    assert src["darkwatch"]["alert"]["status"] == "ack"
+    assert src["darkwatch"]["alert"]["notes"][0]["note"] == "on it"

@@ -19,6 +19,7 @@ from crawler.lab.tornet import LabState, TorLab, _alive
 from tests.tor.servers import CountingServer
 
 ECHO_VPORT = 8080
+TLS_VPORT = 8443
 
 
 @dataclass
@@ -26,6 +27,7 @@ class Lab:
     lab: TorLab
     state: LabState
     echo: CountingServer
+    tls: CountingServer
     forum: Any  # crawler.lab.forum.FixtureForum, or None when that module is missing
     forum_error: str | None
 
@@ -38,6 +40,10 @@ class Lab:
         return f"http://{self.state.onion}:{ECHO_VPORT}"
 
     @property
+    def tls_url(self) -> str:
+        return f"https://{self.state.onion}:{TLS_VPORT}"
+
+    @property
     def config(self) -> Path:
         return self.lab.config_path
 
@@ -45,6 +51,7 @@ class Lab:
 @pytest.fixture(scope="session")
 def tor_lab(tmp_path_factory: pytest.TempPathFactory):
     echo = CountingServer().start()
+    tls = CountingServer(tls_dir=str(tmp_path_factory.mktemp("tls"))).start()
     forum, forum_error, forum_port = None, None, echo.port
     try:
         from crawler.lab.forum import FixtureForum
@@ -56,13 +63,14 @@ def tor_lab(tmp_path_factory: pytest.TempPathFactory):
         forum, forum_error = None, f"crawler.lab.forum unavailable: {exc!r}"
     lab = TorLab(tmp_path_factory.mktemp("torlab"))
     try:
-        state = lab.up(forum_port=forum_port, extra_ports={ECHO_VPORT: echo.port},
+        state = lab.up(forum_port=forum_port, extra_ports={ECHO_VPORT: echo.port, TLS_VPORT: tls.port},
                        progress=lambda m: print(m, file=sys.stderr))
-        yield Lab(lab, state, echo, forum, forum_error)
+        yield Lab(lab, state, echo, tls, forum, forum_error)
     finally:
         nodes = list(lab.state.nodes) if lab.state else []
         lab.down()
         echo.stop()
+        tls.stop()
         if forum is not None:
             forum.stop()
         left = [n.name for n in nodes if _alive(n.pid, n.datadir)]
@@ -70,11 +78,11 @@ def tor_lab(tmp_path_factory: pytest.TempPathFactory):
 
 
 def fetch_many(socks: str, groups: dict[str, list[str]], timeout: float = 60,
-               retries: int = 0, concurrency: int = 4) -> dict:
+               retries: int = 0, concurrency: int = 4, *extra: str) -> dict:
     """Run the real Tor download handler (Scrapy, own reactor) in a child process."""
     argv = [sys.executable, "-m", "crawler.tor.fetch_many", "--socks", socks,
             "--timeout", str(timeout), "--retries", str(retries),
-            "--concurrency", str(concurrency)]
+            "--concurrency", str(concurrency), *extra]
     for name, urls in groups.items():
         argv += ["--group", name, *urls]
     res = subprocess.run(argv, capture_output=True, text=True, timeout=timeout * 3 + 60)

@@ -23,12 +23,13 @@ def test_fetch_onion_through_handler(tor_lab):
     assert "referer" not in req["headers"]
 
 
-def test_non_html_is_not_downloaded(tor_lab):
-    # The lead's ContentTypeGuard and scope middleware run only in the crawl stack;
-    # here: the binary answer must at least arrive through the handler without error
-    # paths leaking, and HTML pages keep working on the same connection pool.
-    out = fetch_many(tor_lab.state.socks, {"one": [tor_lab.echo_url + "/a", tor_lab.echo_url + "/b"]})
-    assert sorted(r.get("status") for r in out["results"]) == [200, 200], out
+def test_one_forum_reuses_its_tor_stream(tor_lab):
+    """Keep-alive through the SOCKS stream: sequential pages of one forum, one connection."""
+    tor_lab.echo.reset()
+    out = fetch_many(tor_lab.state.socks, {"one": [tor_lab.echo_url + "/a", tor_lab.echo_url + "/b",
+                                                   tor_lab.echo_url + "/c"]}, 60, 0, 1)
+    assert sorted(r.get("status") for r in out["results"]) == [200, 200, 200], out
+    assert tor_lab.echo.connections == 1
 
 
 def test_two_forums_get_different_circuits(tor_lab):
@@ -95,3 +96,46 @@ def test_clearnet_destination_refused_by_lab_client(tor_lab):
     (res,) = out["results"]
     assert res["error"].startswith("tor-"), res
     assert tor_lab.echo.connections == 0
+
+
+def test_https_through_the_tunnel_with_self_signed_cert(tor_lab):
+    # tls_verify: false (the forum setting) -> the self-signed onion site is fetched over TLS.
+    out = fetch_many(tor_lab.state.socks, {"one": [tor_lab.tls_url + "/secure"]})
+    (res,) = out["results"]
+    assert res.get("status") == 200, res
+    assert "path=/secure" in res["body"]
+    assert tor_lab.tls.requests[-1]["headers"]["host"] == f"{tor_lab.onion}:8443"
+
+
+def test_https_certificate_checked_when_tls_verify(tor_lab):
+    out = fetch_many(tor_lab.state.socks, {"one": [tor_lab.tls_url + "/verified"]}, 60, 0, 4,
+                     "--tls-verify")
+    (res,) = out["results"]
+    assert res["error"] == "tls-verify-failed", res
+    assert "tls_verify: false" in res["reason"]
+    assert not any(r["path"] == "/verified" for r in tor_lab.tls.requests)
+
+
+def test_download_maxsize_and_timeout_still_apply(tor_lab):
+    out = fetch_many(tor_lab.state.socks, {"one": [tor_lab.echo_url + "/binary"]}, 60, 0, 4,
+                     "--maxsize", "50000")
+    (res,) = out["results"]
+    assert res["error"] == "too-large" or "maxsize" in res["reason"].lower(), res
+    out = fetch_many(tor_lab.state.socks, {"one": [tor_lab.echo_url + "/slow/8"]}, 3)
+    (res,) = out["results"]
+    assert res["error"] in ("timeout", "downloadtimeouterror"), res
+
+
+def test_block_burst_moves_the_forum_to_new_circuits(tor_lab):
+    """3 block answers (429) -> the forum's SOCKS identity changes -> new circuits at the client."""
+    from crawler.tor.control import open_controller
+
+    urls = [tor_lab.echo_url + f"/status/429?n={i}" for i in range(6)]
+    out = fetch_many(tor_lab.state.socks, {"blocked": urls}, 60, 0, 1)
+    assert [r.get("status") for r in out["results"]] == [429] * 6, out
+    user = out["usernames"]["blocked"]
+    assert user.endswith("-1"), user  # rotated exactly once (rate limit: once per 30 s)
+    gen0 = user[: -len("-1")] + "-0"
+    with open_controller(tor_lab.state.control, None) as c:
+        users = {circ.socks_username for circ in c.get_circuits() if circ.socks_username}
+    assert {gen0, user} <= users, users
