@@ -58,6 +58,9 @@ class Post:
     matches: list[dict[str, Any]] = field(default_factory=list)
     # Alerts the rules raised on this post, on their way to the store; never exported.
     alerts: list[Alert] = field(default_factory=list, repr=False, compare=False)
+    # Post attribute -> its text with identifiers masked (set by the rules); what remote
+    # sinks receive instead of the clear text.
+    masked: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.content_sha256:
@@ -66,6 +69,18 @@ class Post:
     @property
     def key(self) -> tuple[str, str]:
         return (self.forum, self.post_id)
+
+    def masked_copy(self) -> Post:
+        """This post with identifiers masked: rule masks first, then any NIR/long-digit shape."""
+        from dataclasses import replace
+
+        from crawler.alerts.scrub import scrub
+
+        values = {k: self.masked.get(k, getattr(self, k))
+                  for k in ("thread_title", "author", "text", "quoted_text")}
+        values = {k: scrub(v) if k in ("text", "quoted_text", "thread_title") else v
+                  for k, v in values.items()}
+        return replace(self, **values, alerts=[], masked={})
 
     def to_dict(self) -> dict[str, Any]:
         """The export/jsonl shape: the item fields, in contract order."""

@@ -91,7 +91,12 @@ class StorePipeline(_Base):
         store.write_posts([item])
         sink = getattr(spider, "sink", None)
         if sink is not None and sink is not store:
-            sink.write_posts([item])
+            # Remote sinks get identifiers masked; clear text only to the restricted raw
+            # index, and only when `store_raw` asks for it (write_raw is a no-op otherwise).
+            write_raw = getattr(sink, "write_raw", None)
+            if write_raw is not None:
+                write_raw([item])
+            sink.write_posts([item.masked_copy()])
         if item.alerts:
             store.write_alerts(item.alerts)
             if sink is not None and sink is not store:

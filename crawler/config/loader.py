@@ -83,6 +83,7 @@ def _resolve_paths(cfg: Config, base: Path) -> None:
     cfg.store.sqlite = rel(cfg.store.sqlite) or cfg.store.sqlite
     if cfg.store.elasticsearch:
         cfg.store.elasticsearch.spool_dir = rel(cfg.store.elasticsearch.spool_dir) or ""
+        cfg.store.elasticsearch.ca_cert = rel(cfg.store.elasticsearch.ca_cert)
     if "paths" in cfg.rules.model_fields_set:
         cfg.rules.paths = [rel(p) or p for p in cfg.rules.paths]
     else:

@@ -37,3 +37,16 @@ def snippet(text: str, start: int, end: int, masks: list[tuple[int, int, str]],
     body = _DIGIT_RUN.sub(lambda mo: re.sub(r"\d", "*", mo.group(0)), body)
     body = " ".join(body.split())
     return ("…" if lo > 0 else "") + body + ("…" if hi < len(text) else "")
+
+
+def mask_spans(text: str, masks: list[tuple[int, int, str]]) -> str:
+    """The whole ``text`` with every masked span replaced: what leaves the machine by default."""
+    out, pos = [], 0
+    for s, e, m in sorted(masks):
+        if s < pos:
+            continue
+        out.append(text[pos:s])
+        out.append(m)
+        pos = e
+    out.append(text[pos:])
+    return "".join(out)

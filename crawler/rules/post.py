@@ -16,7 +16,7 @@ from crawler.rules.engine import Firing, Hit, RuleSet
 from crawler.rules.errors import RuleError, RuleProblem
 from crawler.rules.fingerprint import FingerprintKeyMissing, fingerprint, resolve_key
 from crawler.rules.loader import load_rules, mtimes
-from crawler.rules.mask import snippet
+from crawler.rules.mask import mask_spans, snippet
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +144,8 @@ class PostRules:
                 published=post.published, counts=counts, masked=samples, fingerprints=fps,
                 snippet=snip))
         post.matches = matches
+        post.masked = {POST_FIELDS[f]: mask_spans(doc[f], spans)
+                       for f, spans in masks.items() if spans}
         return alerts
 
 

@@ -61,9 +61,23 @@ def alerts_index(prefix: str) -> str:
     return f"{prefix}-alerts"
 
 
+def match_to_doc(m: dict[str, Any]) -> dict[str, Any]:
+    """A rule match as analysts filter it: ``rule`` is the rule's name (keyword).
+
+    A clear ``value`` (``reveal`` mode) never leaves for Elasticsearch.
+    """
+    rule = m.get("rule")
+    out = {k: v for k, v in m.items() if k not in ("rule", "value")}
+    if isinstance(rule, dict):
+        out.update(rule=rule.get("name"), rule_id=rule.get("id"), level=rule.get("level"))
+    elif rule is not None:
+        out["rule"] = rule
+    return out
+
+
 def post_to_doc(post: Post) -> dict[str, Any]:
     """The post as stored: ``message`` is the text as given (masked upstream by the rules)."""
-    matches = [dict(m) for m in post.matches]
+    matches = [match_to_doc(m) for m in post.matches]
     return {
         "@timestamp": post.published or post.crawled_at,
         "event": {"kind": "event", "dataset": "darkwatch.post", "module": "darkwatch",

@@ -103,3 +103,21 @@ def test_crawl_in_launch_mode_through_the_lab(tor_lab, tmp_path):
     # the launched tor is gone with the crawl
     assert "darkwatch-tor-" not in subprocess.run(["pgrep", "-af", "darkwatch-tor-"],
                                                   capture_output=True, text=True).stdout
+
+
+def test_unreachable_onion_forum_is_reported_readably(tor_lab, tmp_path):
+    """A forum whose onion service is gone: the crawl says so in Tor's words, exit 1 (partial)."""
+    path, cfg = lab_config(tor_lab, tmp_path)
+    gone = dict(cfg["forums"][0], name="gone",
+                start_urls=[f"http://{tor_lab.onion}:81/phpbb/viewforum.php?f=2"])
+    cfg["forums"] = [cfg["forums"][0], gone]
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    res = darkwatch("crawl", "--config", str(path), "-q", "--report", str(tmp_path / "r.json"),
+                    timeout=600)
+    assert res.returncode == 1, res.stdout + res.stderr
+    report = {f["forum"]: f for f in json.loads((tmp_path / "r.json").read_text())["forums"]}
+    assert report[cfg["forums"][0]["name"]]["status"] == "ok"
+    assert report["gone"]["status"] == "failed"
+    kinds = set(report["gone"]["errors"])
+    assert kinds and all(k.startswith("tor-") for k in kinds), report["gone"]
+    assert "SOCKS reply 0x" in res.stdout, res.stdout
