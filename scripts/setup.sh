@@ -18,7 +18,8 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)   # unit files are verified in tests
 if [ "$want_es" = 1 ]; then
   command -v mvn >/dev/null 2>&1 || need+=(maven)
-  command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
+  command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
+  command -v unzip >/dev/null 2>&1 || need+=(unzip)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   say "installing system packages: ${need[*]}"
