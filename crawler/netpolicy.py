@@ -8,9 +8,14 @@ from urllib.parse import urlsplit
 
 # Never fetched: media, archives, binaries, documents. Checked before a request is sent;
 # the Content-Type guard catches what hides behind an innocent-looking URL.
-BINARY_EXTENSIONS = frozenset(
-    ["7z", "apk", "avi", "bin", "bmp", "bz2", "cab", "dll", "deb", "dmg", "doc", "docx", "exe", "flac", "gif", "gz", "heic", "ico", "img", "iso", "jar", "jpeg", "jpg", "js", "json", "m4a", "m4v", "mkv", "mov", "mp3", "mp4", "mpeg", "mpg", "msi", "odt", "ogg", "pdf", "png", "ppt", "pptx", "rar", "rpm", "svg", "swf", "tar", "tgz", "tif", "tiff", "torrent", "ttf", "wav", "webm", "webp", "woff", "woff2", "xls", "xlsx", "xz", "zip", "zst", "css", "apng", "avif", "csv", "txt", "sql"]
-)
+BINARY_EXTENSIONS = frozenset((
+    "7z", "apk", "avi", "bin", "bmp", "bz2", "cab", "dll", "deb", "dmg", "doc", "docx", "exe",
+    "flac", "gif", "gz", "heic", "ico", "img", "iso", "jar", "jpeg", "jpg", "js", "json", "m4a",
+    "m4v", "mkv", "mov", "mp3", "mp4", "mpeg", "mpg", "msi", "odt", "ogg", "pdf", "png", "ppt",
+    "pptx", "rar", "rpm", "svg", "swf", "tar", "tgz", "tif", "tiff", "torrent", "ttf", "wav",
+    "webm", "webp", "woff", "woff2", "xls", "xlsx", "xz", "zip", "zst", "css", "apng", "avif",
+    "csv", "txt", "sql",
+))
 
 
 def is_loopback_host(host: str | None) -> bool:

@@ -38,12 +38,11 @@ METAREFRESH_ENABLED = False
 DEPTH_LIMIT = 0
 COMPRESSION_ENABLED = True
 
-# Tor Browser's design: every user sends the same headers (Tor Browser 14.x, ESR 128).
-USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
-DEFAULT_REQUEST_HEADERS = {
-    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-    "Accept-Language": "en-US,en;q=0.5",
-}
+# Tor Browser's design: every user sends the same headers; direct (loopback) crawls match.
+from crawler.tor.settings import TOR_BROWSER_HEADERS, TOR_BROWSER_USER_AGENT  # noqa: E402
+
+USER_AGENT = TOR_BROWSER_USER_AGENT
+DEFAULT_REQUEST_HEADERS = dict(TOR_BROWSER_HEADERS)
 REFERRER_POLICY = "same-origin"
 COOKIES_ENABLED = True
 

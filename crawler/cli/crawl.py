@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-
 from typing import TYPE_CHECKING
 
 from crawler.cli._common import EXIT_OK, EXIT_PARTIAL, add_config_arg, load_or_exit

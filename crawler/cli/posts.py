@@ -41,7 +41,7 @@ def export(args: argparse.Namespace) -> int:
             dt = dt.replace(tzinfo=UTC)
         since = dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     store = open_state(cfg)
-    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
     try:
         if args.format == "jsonl":
             for post in store.iter_posts(args.forum, since):
