@@ -6,9 +6,9 @@ import pytest
 
 from crawler.lab.forum import FixtureForum
 
-ENGINE = {"phpbb": "phpbb", "phpbb-fr": "phpbb", "mybb": "mybb"}
-BOARD_MARK = ("viewforum.php", "forumdisplay.php")
-THREAD_MARK = ("viewtopic.php", "showthread.php")
+ENGINE = {"phpbb": "phpbb", "phpbb-fr": "phpbb", "mybb": "mybb", "smf": "smf"}
+BOARD_MARK = ("viewforum.php", "forumdisplay.php", "?board=")
+THREAD_MARK = ("viewtopic.php", "showthread.php", "?topic=")
 
 
 @dataclass
@@ -27,7 +27,8 @@ class Lab:
             "engine": ENGINE[skin],
             "start_urls": [self.base + self.server.board_page_path(skin, b) for b in boards],
             "delay": 0,
-            "timezone": "Europe/Paris",
+            # The zone each skin displays human dates in (SMF's fixture shows UTC).
+            "timezone": "UTC" if skin == "smf" else "Europe/Paris",
             "timeout": 20,
             **extra,
         }
@@ -55,7 +56,7 @@ class Lab:
 
 @pytest.fixture
 def forum():
-    server = FixtureForum(seed=1, skins=("phpbb", "phpbb-fr", "mybb"))
+    server = FixtureForum(seed=1, skins=("phpbb", "phpbb-fr", "mybb", "smf"))
     server.start()
     try:
         yield Lab(server)
@@ -63,6 +64,6 @@ def forum():
         server.stop()
 
 
-@pytest.fixture(params=["phpbb", "mybb", "phpbb-fr"])
+@pytest.fixture(params=["phpbb", "mybb", "phpbb-fr", "smf"])
 def skin(request):
     return request.param
