@@ -76,11 +76,13 @@ class Post:
 
         from crawler.alerts.scrub import scrub
 
-        values = {k: self.masked.get(k, getattr(self, k))
-                  for k in ("thread_title", "author", "text", "quoted_text")}
-        values = {k: scrub(v) if k in ("text", "quoted_text", "thread_title") else v
-                  for k, v in values.items()}
+        values = {k: scrub(self.masked.get(k, getattr(self, k)) or "")
+                  for k in ("thread_title", "author", "text", "quoted_text", "url", "thread_url")}
         return replace(self, **values, alerts=[], masked={})
+
+    def __repr__(self) -> str:
+        # Scrapy logs items (dropped, failed, scraped): never their crawled text.
+        return f"Post({self.forum}:{self.post_id})"
 
     def to_dict(self) -> dict[str, Any]:
         """The export/jsonl shape: the item fields, in contract order."""

@@ -19,12 +19,13 @@ BINARY_EXTENSIONS = frozenset((
 
 
 def is_loopback_host(host: str | None) -> bool:
-    """True only for loopback IP literals and ``localhost``: what ``--direct`` may reach."""
+    """True only for loopback IP literals: what ``--direct`` may reach.
+
+    Not ``localhost``: resolving it may send a DNS query when /etc/hosts lacks it.
+    """
     if not host:
         return False
     host = host.strip("[]").lower()
-    if host == "localhost":
-        return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -38,8 +39,8 @@ def direct_refusal(url: str) -> str | None:
         return f"{url}: --direct never connects to .onion hosts; they are reached through Tor only"
     if not is_loopback_host(host):
         return (
-            f"{url}: --direct only reaches loopback test servers (127.0.0.0/8, ::1, localhost); "
-            "drop --direct to crawl through Tor"
+            f"{url}: --direct only reaches loopback test servers (IP literals in 127.0.0.0/8 or ::1); "
+            "drop --direct to crawl through Tor (write 127.0.0.1, not localhost)"
         )
     return None
 

@@ -69,7 +69,13 @@ class RulesPipeline(_Base):
             if problems:
                 for p in problems:
                     logger.error("rules reload failed, keeping the previous rule set: %s", p)
-        item.alerts = rules.apply(item)
+        try:
+            item.alerts = rules.apply(item)
+        except Exception as exc:  # a hostile post must not cost us the post itself
+            logger.exception("rules failed on post %s:%s", item.forum, item.post_id)
+            self.spider.fail("rules-error", f"post {item.forum}:{item.post_id}: rules failed "
+                                            f"({type(exc).__name__}); stored without matches")
+            item.alerts, item.matches, item.masked = [], [], {}
         if item.alerts:
             self.stats.inc_value("darkwatch/alerts", len(item.alerts))
             for alert in item.alerts:
@@ -84,24 +90,42 @@ class StorePipeline(_Base):
         spider = self.spider
         store = spider.store
         if isinstance(item, ThreadState):
+            if item.thread_url in spider.dirty_threads:
+                # A post of this thread was not stored: keep the old state so the next
+                # crawl reads the thread again.
+                raise DropItem("thread state kept: a post failed to store", log_level="DEBUG")
             store.put_thread(item)
             raise DropItem("thread state saved", log_level="DEBUG")
         if not isinstance(item, Post):
             return item
-        store.write_posts([item])
+        try:  # the local copy first: it is the crawl's memory and the post's safety net
+            store.write_posts([item])
+            if item.alerts:
+                store.write_alerts(item.alerts)
+        except Exception as exc:
+            spider.dirty_threads.add(item.thread_url)
+            spider.fail("store-error", f"post {item.forum}:{item.post_id} not stored: {exc}")
+            raise DropItem("not stored", log_level="DEBUG") from None
         sink = getattr(spider, "sink", None)
         if sink is not None and sink is not store:
-            # Remote sinks get identifiers masked; clear text only to the restricted raw
-            # index, and only when `store_raw` asks for it (write_raw is a no-op otherwise).
-            write_raw = getattr(sink, "write_raw", None)
-            if write_raw is not None:
-                write_raw([item])
-            sink.write_posts([item.masked_copy()])
-        if item.alerts:
-            store.write_alerts(item.alerts)
-            if sink is not None and sink is not store:
-                sink.write_alerts(item.alerts)
-            notifier = getattr(spider, "notifier", None)
-            if notifier is not None:
+            try:
+                # Remote sinks get identifiers masked; clear text only to the restricted raw
+                # index, and only when `store_raw` asks for it (write_raw is a no-op otherwise).
+                write_raw = getattr(sink, "write_raw", None)
+                if write_raw is not None:
+                    write_raw([item])
+                sink.write_posts([item.masked_copy()])
+                if item.alerts:
+                    sink.write_alerts(item.alerts)
+            except Exception as exc:  # kept locally; the sink's spool/replay is its own job
+                logger.exception("sink failed on post %s:%s", item.forum, item.post_id)
+                spider.fail("sink-error", f"post {item.forum}:{item.post_id} not sent to the sink "
+                                          f"(kept locally): {exc}")
+        notifier = getattr(spider, "notifier", None)
+        if item.alerts and notifier is not None:
+            try:
                 notifier.notify(item.alerts)
+            except Exception as exc:
+                logger.exception("notification failed")
+                spider.fail("notify-error", f"alerts of post {item.forum}:{item.post_id}: {exc}")
         return item

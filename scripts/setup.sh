@@ -12,13 +12,15 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # --- system packages: tor (lab + crawls), redis (scale-out tests) -------------------
 need=()
+command -v make >/dev/null 2>&1 || need+=(make)
+"${PYTHON:-python3}" -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 command -v tor >/dev/null 2>&1 || need+=(tor)
 command -v tor-gencert >/dev/null 2>&1 || need+=(tor)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)   # unit files are verified in tests
 if [ "$want_es" = 1 ]; then
   command -v mvn >/dev/null 2>&1 || need+=(maven)
-  command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
+  command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
   command -v unzip >/dev/null 2>&1 || need+=(unzip)
 fi
 if [ ${#need[@]} -gt 0 ]; then

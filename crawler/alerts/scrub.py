@@ -9,17 +9,18 @@ mentions, length).
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # French NIR: sex, year, month, department (incl. Corsica 2A/2B), commune, order, key;
 # separators as people type them. Not anchored on a validator: masking a look-alike is harmless.
 _NIR = re.compile(
-    r"(?<![0-9A-Za-z])[1-478][ .\-]?\d{2}[ .\-]?\d{2}[ .\-]?(?:\d{2}|2[AaBb])[ .\-]?\d{3}[ .\-]?\d{3}"
-    r"(?:[ .\-]?\d{2})?(?![0-9A-Za-z])"
+    r"(?<![0-9])[1-478][ .\-]?\d{2}[ .\-]?\d{2}[ .\-]?(?:\d{2}|2[AaBb])[ .\-]?\d{3}[ .\-]?\d{3}"
+    r"(?:[ .\-]?\d{2})?(?![0-9])"
 )
 # Any run of >= 11 digits (optionally split by single spaces, dots or dashes): card numbers,
 # phone numbers with country codes, account numbers. Ordinary ids (post ids, years) are shorter.
 LONG_RUN_DIGITS = 11
-_DIGIT_RUN = re.compile(r"(?<![0-9A-Za-z])\d(?:[ .\-]?\d){" + str(LONG_RUN_DIGITS - 1) + r",}(?![0-9A-Za-z])")
+_DIGIT_RUN = re.compile(r"(?<![0-9])\d(?:[ .\-]?\d){" + str(LONG_RUN_DIGITS - 1) + r",}(?![0-9])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _MENTION = re.compile(r"(?i)(<!(?:channel|here|everyone)[^>]*>|@(?:channel|here|everyone)\b)")
 
@@ -29,7 +30,14 @@ def _mask_digits(m: re.Match[str]) -> str:
 
 
 def scrub(text: str) -> str:
-    """Mask anything shaped like a NIR or a long digit run."""
+    """Mask anything shaped like a NIR or a long digit run.
+
+    NFKC first, so full-width or other Unicode digits cannot carry an identifier past the mask.
+    """
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+        text = "".join(str(unicodedata.digit(c)) if c.isdigit() and not c.isascii() else c
+                       for c in text)
     text = _NIR.sub(_mask_digits, text)
     return _DIGIT_RUN.sub(_mask_digits, text)
 
@@ -39,6 +47,7 @@ def clean(text: str | None, limit: int = 200) -> str:
     s = _CONTROL.sub(" ", text or "")
     s = re.sub(r"\s+", " ", s).strip()
     s = _MENTION.sub(lambda m: m.group(0).replace("@", "(at)").replace("<!", "<"), s)
+    s = scrub(s)
     if len(s) > limit:
         s = s[: limit - 1] + "…"
-    return scrub(s)
+    return s

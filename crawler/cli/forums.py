@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     test = psub.add_parser("test", help="fetch one page and show what the selectors extract")
     add_config_arg(test)
     test.add_argument("name", help="forum name from the config")
-    test.add_argument("--url", required=True, help="page to fetch (board or thread)")
+    test.add_argument("--url", help="page to fetch (board or thread); base URL for --file")
     test.add_argument("--kind", choices=("auto", "board", "thread"), default="auto")
     test.add_argument("--direct", action="store_true", help="no Tor; loopback test servers only")
     test.add_argument("--file", help="parse this saved HTML file instead of fetching --url")
@@ -108,6 +108,12 @@ def run_test(args: argparse.Namespace) -> int:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return EXIT_CONFIG
     sel = resolve_selectors(forum)
+    if not args.url and not args.file:
+        print("error: give --url URL (fetch) or --file saved.html (parse a saved page)",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    if not args.url:
+        args.url = forum.start_urls[0]
     if args.file:
         with open(args.file, encoding="utf-8", errors="replace") as fh:
             html = fh.read()

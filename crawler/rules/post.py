@@ -10,6 +10,7 @@ import signal
 import threading
 from typing import Any
 
+from crawler.alerts.scrub import scrub
 from crawler.config.rules import RulesConfig
 from crawler.model import Alert, Post
 from crawler.rules.engine import Firing, Hit, RuleSet
@@ -119,6 +120,8 @@ class PostRules:
         scanned = self.ruleset.scan_fields(doc, MAX_HITS_PER_POST)
         firings = self.ruleset.evaluate(doc, scanned)
         masks = _all_masks(scanned, self.ruleset)
+        post.masked = {POST_FIELDS[f]: mask_spans(doc[f], spans)
+                       for f, spans in masks.items() if spans}
         ev = self.evaluator
         matches: list[dict[str, Any]] = []
         alerts: list[Alert] = []
@@ -139,13 +142,12 @@ class PostRules:
                 field, _p, first = firing.hits[0]
                 snip = snippet(doc[field], first.start, first.end, masks.get(field, []))
             alerts.append(Alert(
-                rule=firing.rule.loaded.meta(), forum=post.forum, thread_url=post.thread_url,
-                thread_title=post.thread_title, post_id=post.post_id, post_url=post.url,
+                rule=firing.rule.loaded.meta(), forum=post.forum, thread_url=scrub(post.thread_url),
+                thread_title=scrub(post.masked.get("thread_title", post.thread_title)),
+                post_id=post.post_id, post_url=scrub(post.url),
                 published=post.published, counts=counts, masked=samples, fingerprints=fps,
-                snippet=snip))
+                snippet=scrub(snip)))
         post.matches = matches
-        post.masked = {POST_FIELDS[f]: mask_spans(doc[f], spans)
-                       for f, spans in masks.items() if spans}
         return alerts
 
 

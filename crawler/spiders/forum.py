@@ -62,6 +62,7 @@ class ForumSpider(scrapy.Spider):
         if forum_config.auth.login:
             self.allowed_origins.add(origin(forum_config.auth.login.url))
         self.seen: set[str] = set()
+        self.dirty_threads: set[str] = set()  # threads with a post that failed to store
         self.pages_scheduled = 0
         self.relogins = 0
         self.errors: Counter[str] = Counter()
