@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from crawler.config.models import Config
-from crawler.config.yamlpos import YamlSyntaxError, load_located, nearest_line
+from crawler.yamlpos import LocatedDoc, YamlError, load_documents
 
 # The rule packs shipped with darkwatch: used when the config names no rule paths.
 SHIPPED_RULES = Path(__file__).resolve().parents[2] / "rules"
@@ -47,11 +47,11 @@ def _dotted(path: tuple) -> str:
     return out
 
 
-def _expand(value: Any, path: tuple, lines: dict, file: str, problems: list[Problem]) -> Any:
+def _expand(value: Any, path: tuple, doc: LocatedDoc, file: str, problems: list[Problem]) -> Any:
     if isinstance(value, dict):
-        return {k: _expand(v, (*path, k), lines, file, problems) for k, v in value.items()}
+        return {k: _expand(v, (*path, k), doc, file, problems) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v, (*path, i), lines, file, problems) for i, v in enumerate(value)]
+        return [_expand(v, (*path, i), doc, file, problems) for i, v in enumerate(value)]
     if isinstance(value, str) and "${" in value:
 
         def sub(m: re.Match[str]) -> str:
@@ -60,7 +60,7 @@ def _expand(value: Any, path: tuple, lines: dict, file: str, problems: list[Prob
                 return os.environ[name]
             if default is not None:
                 return default
-            line, col = nearest_line(lines, path)
+            line, col = doc.key_where(path)
             problems.append(
                 Problem(file, line, col, _dotted(path),
                         f"environment variable {name} is not set "
@@ -94,18 +94,22 @@ def _resolve_paths(cfg: Config, base: Path) -> None:
 
 def parse_config(text: str, file: str = "<string>", base: Path | None = None) -> Config:
     try:
-        located = load_located(text)
-    except YamlSyntaxError as exc:
+        docs = load_documents(text)
+    except YamlError as exc:
         raise ConfigError(
             [Problem(file, exc.line, exc.column, "", f"YAML syntax error: {exc} "
                      "(check indentation and quoting around this line)")]
         ) from None
+    if len(docs) > 1:
+        raise ConfigError([Problem(file, 1, 1, "", "one YAML document expected; remove the '---' "
+                                   "separators (forums go in one 'forums:' list)")])
+    located = docs[0] if docs else LocatedDoc({})
     data = located.data if located.data is not None else {}
     if not isinstance(data, dict):
         raise ConfigError([Problem(file, 1, 1, "", "the top level must be a mapping "
                                    "with keys like 'store:' and 'forums:'")])
     problems: list[Problem] = []
-    data = _expand(data, (), located.lines, file, problems)
+    data = _expand(data, (), located, file, problems)
     if problems:
         raise ConfigError(problems)
     try:
@@ -113,7 +117,7 @@ def parse_config(text: str, file: str = "<string>", base: Path | None = None) ->
     except ValidationError as exc:
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
-            line, col = nearest_line(located.lines, loc)
+            line, col = located.key_where(loc)
             problems.append(Problem(file, line, col, _dotted(loc), _explain(err)))
         raise ConfigError(problems) from None
     cfg.source = file

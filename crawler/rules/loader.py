@@ -18,7 +18,7 @@ from crawler.rules.condition import ConditionSyntaxError, Node, parse_condition
 from crawler.rules.errors import RuleError, RuleProblem
 from crawler.rules.schema import DETECTORS, Rule
 from crawler.rules.validators import VALIDATORS
-from crawler.rules.yamlpos import LocatedDoc, YamlError, load_documents
+from crawler.yamlpos import LocatedDoc, YamlError, load_documents
 
 RULE_SUFFIXES = (".yml", ".yaml")
 _RE2_OPTIONS = re2.Options()

@@ -1,7 +1,7 @@
-"""YAML documents with the line/column of every value.
+"""YAML documents with the line/column of every value: shared by config and rule loading.
 
 Rule files may hold several YAML documents (``---``, as in Sigma) or a list of rules, and every
-lint message must name ``file:line:col``: ``yaml.safe_load`` forgets positions, so the node tree
+error (config or rule) must name ``file:line:col``: ``yaml.safe_load`` forgets positions, so the node tree
 is composed once and both the value and a path -> position map are built from it.
 """
 
@@ -24,6 +24,17 @@ class LocatedDoc:
         """Position of ``path`` or of its deepest ancestor that exists."""
         p = tuple(path)
         while p:
+            if p in self.lines:
+                return self.lines[p]
+            p = p[:-1]
+        return self.lines.get((), (1, 1))
+
+    def key_where(self, path: Path) -> tuple[int, int]:
+        """Position of the key that names ``path`` (unknown/missing-key errors point there)."""
+        p = tuple(path)
+        while p:
+            if (*p, "__key__") in self.lines:
+                return self.lines[(*p, "__key__")]
             if p in self.lines:
                 return self.lines[p]
             p = p[:-1]
