@@ -15,9 +15,9 @@ lint:
 	.venv/bin/ruff check crawler tests bench
 
 bench:
-	.venv/bin/python bench/rules.py
-	.venv/bin/python bench/index.py
-	.venv/bin/python bench/crawl_tor.py
+	scripts/setup.sh
+	.venv/bin/pip install -q -e '.[test,bench]'
+	.venv/bin/python bench/run_all.py
 
 clean:
 	rm -rf .darkwatch build dist *.egg-info demo.db
