@@ -52,6 +52,18 @@ def _parse_exports(out: str) -> dict[str, str]:
     return env
 
 
+def start_node(port: int, *extra: str) -> Node:
+    """A fresh node on ``port`` started by ``deploy/dev/elasticsearch``; fails the test if it can't."""
+    node = Node("", None, None, port)
+    r = node.run("start", "--port", str(port), "--fresh", *extra)
+    if r.returncode != 0:
+        pytest.fail(f"could not start Elasticsearch with {SCRIPT}:\n{r.stderr[-3000:]}")
+    env = _parse_exports(r.stdout)
+    node.url, node.username, node.password = (env["DARKWATCH_ES_URL"], env.get("DARKWATCH_ES_USERNAME"),
+                                              env.get("DARKWATCH_ES_PASSWORD"))
+    return node
+
+
 @pytest.fixture(scope="session")
 def es_node():
     url = os.environ.get("DARKWATCH_ES_URL")
@@ -59,18 +71,11 @@ def es_node():
         yield Node(url, os.environ.get("DARKWATCH_ES_USERNAME"), os.environ.get("DARKWATCH_ES_PASSWORD"),
                    None)
         return
-    port = int(os.environ.get("DARKWATCH_ES_TEST_PORT", "9250"))
-    node = Node("", None, None, port)
-    r = node.run("start", "--port", str(port), "--fresh")
-    if r.returncode != 0:
-        pytest.fail(f"could not start Elasticsearch with {SCRIPT}:\n{r.stderr[-3000:]}")
-    env = _parse_exports(r.stdout)
-    node.url, node.username, node.password = (env["DARKWATCH_ES_URL"], env.get("DARKWATCH_ES_USERNAME"),
-                                              env.get("DARKWATCH_ES_PASSWORD"))
+    node = start_node(int(os.environ.get("DARKWATCH_ES_TEST_PORT", "9250")))
     try:
         yield node
     finally:
-        node.run("stop", "--port", str(port))
+        node.run("stop", "--port", str(node.port))
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 
 from crawler.sinks.elasticsearch import ElasticsearchSink
 
-from .conftest import Node, _parse_exports
+from .conftest import start_node
 from .helpers import make_post
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -16,18 +16,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def tiny_queue_node():
-    port = int(os.environ.get("DARKWATCH_ES_429_PORT", "9251"))
-    node = Node("", None, None, port)
-    r = node.run("start", "--port", str(port), "--fresh", "--write-queue", "1", "--heap", "256m")
-    if r.returncode != 0:
-        pytest.fail(f"could not start the tiny-queue node:\n{r.stderr[-3000:]}")
-    env = _parse_exports(r.stdout)
-    node.url, node.username, node.password = (env["DARKWATCH_ES_URL"], env.get("DARKWATCH_ES_USERNAME"),
-                                              env.get("DARKWATCH_ES_PASSWORD"))
+    node = start_node(int(os.environ.get("DARKWATCH_ES_429_PORT", "9251")),
+                      "--write-queue", "1", "--heap", "256m")
     try:
         yield node
     finally:
-        node.run("stop", "--port", str(port))
+        node.run("stop", "--port", str(node.port))
 
 
 def test_429_refusals_are_spooled_then_replayed(tiny_queue_node, tmp_path):
