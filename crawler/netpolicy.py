@@ -55,3 +55,25 @@ def has_binary_extension(url: str) -> bool:
     path = urlsplit(url).path
     ext = posixpath.splitext(path)[1].lower().lstrip(".")
     return ext in BINARY_EXTENSIONS
+
+
+PSL_ENV = "TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS"
+
+
+def forbid_public_suffix_fetch() -> None:
+    """Stop tldextract (used by Scrapy's cookie middleware) from fetching the Public Suffix List.
+
+    By default its first use downloads publicsuffix.org's list directly, outside Tor: a DNS
+    query and a clearnet connection from the crawler host. An empty URL list makes it use the
+    snapshot bundled with the package. Called on import of ``crawler``, before Scrapy builds
+    its extractor; the patch below covers a cookie module imported earlier.
+    """
+    import os
+    import sys
+
+    os.environ[PSL_ENV] = ""
+    cookies = sys.modules.get("scrapy.downloadermiddlewares.cookies")
+    if cookies is not None and getattr(cookies._split_domain, "suffix_list_urls", ()):
+        from tldextract import TLDExtract
+
+        cookies._split_domain = TLDExtract(suffix_list_urls=(), include_psl_private_domains=True)

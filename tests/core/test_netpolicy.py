@@ -1,3 +1,10 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
 from crawler.netpolicy import direct_refusal, has_binary_extension, is_loopback_host, origin
 
 
@@ -28,3 +35,21 @@ def test_binary_extensions_are_never_fetched():
 def test_origin_defaults_ports():
     assert origin("http://H.onion/a") == ("http", "h.onion", 80)
     assert origin("https://h.onion:8443/") == ("https", "h.onion", 8443)
+
+
+@pytest.mark.parametrize("order", ["crawler-first", "scrapy-first"])
+def test_public_suffix_list_is_never_fetched(order):
+    """Scrapy's cookie middleware uses tldextract, which downloads the PSL from the clearnet
+    on first use unless told not to: whatever the import order or the environment, it must not."""
+    imports = ("import crawler; import scrapy.downloadermiddlewares.cookies as c"
+               if order == "crawler-first" else
+               "import scrapy.downloadermiddlewares.cookies as c; import crawler")
+    code = (f"{imports}\n"
+            "assert c._split_domain.suffix_list_urls == (), c._split_domain.suffix_list_urls\n"
+            "assert c._is_public_domain('co.uk') and not c._is_public_domain('example.co.uk')\n"
+            "print('offline')")
+    env = {**os.environ, "TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": "https://publicsuffix.org/list/x.dat",
+           "TLDEXTRACT_CACHE": "/nonexistent-dir-for-test"}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       cwd=str(Path(__file__).resolve().parents[2]), timeout=60)
+    assert r.returncode == 0 and "offline" in r.stdout, r.stderr
