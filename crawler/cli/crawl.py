@@ -18,13 +18,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "crawl", help="crawl the configured forums and store new posts",
         description="Crawl forums through Tor (default) and store new posts. Exit codes: "
-                    "0 ok, 1 partial (a forum failed), 2 config/rules error, 3 Tor unavailable.",
+                    "0 ok, 1 partial (a forum failed), 2 config/rules error, 3 Tor unavailable, "
+                    "5 Redis unavailable (--distributed).",
     )
     add_config_arg(p)
     p.add_argument("--forum", "-f", action="append", metavar="NAME",
                    help="only this forum (repeatable); default: every enabled forum")
     p.add_argument("--direct", action="store_true",
                    help="connect without Tor; only for loopback test servers (refused otherwise)")
+    p.add_argument("--distributed", metavar="REDIS_URL",
+                   help="run this round on `darkwatch worker` processes sharing a Redis queue "
+                        "(e.g. redis://127.0.0.1:6379/0); this process only coordinates")
+    p.add_argument("--round-timeout", type=float, default=3600.0, metavar="SECONDS",
+                   help="--distributed: give up on a forum's round after this long (default 3600)")
     p.add_argument("--report", metavar="FILE", help="write a JSON run report to FILE")
     p.add_argument("--metrics-file", metavar="FILE",
                    help="update Prometheus metrics in FILE (node_exporter textfile collector, *.prom)")
@@ -58,9 +64,15 @@ def run(args: argparse.Namespace) -> int:
             print(msg, file=sys.stderr, flush=True)
 
     try:
-        result = run_crawl(cfg, args.forum, direct=args.direct, progress=progress,
-                           log_level=level, show_progress=not args.quiet,
-                           log_format=args.log_format)
+        if args.distributed:
+            from crawler.distributed.coordinator import run_distributed
+
+            result = run_distributed(cfg, args.distributed, args.forum, direct=args.direct,
+                                     progress=progress, timeout=args.round_timeout)
+        else:
+            result = run_crawl(cfg, args.forum, direct=args.direct, progress=progress,
+                               log_level=level, show_progress=not args.quiet,
+                               log_format=args.log_format)
     except CrawlRefused as exc:
         print(f"error: {exc}", file=sys.stderr)
         if args.metrics_file:

@@ -32,6 +32,7 @@ import argparse
 import signal
 import sys
 import threading
+import time
 from datetime import UTC, datetime
 from types import TracebackType
 
@@ -58,7 +59,7 @@ class FixtureForum:
                  password: str = DEFAULT_PASSWORD, mybb_tz: str = "Europe/Paris",
                  anchor: datetime = ANCHOR, big_board_threads: int = 34, retry_failures: int = 2,
                  slow_delay: float = 3.0, huge_bytes: int = 50 * 1024 * 1024, admin: bool = True,
-                 phpbb_sid_urls: bool = False) -> None:
+                 phpbb_sid_urls: bool = False, latency: float = 0.0) -> None:
         unknown = [s for s in skins if s not in SKINS]
         if unknown:
             raise ValueError(f"unknown skin(s) {unknown}; choose from {', '.join(SKINS)}")
@@ -69,6 +70,7 @@ class FixtureForum:
         self.threads_per_page = threads_per_page
         self.posts_per_page = posts_per_page
         self.admin = admin
+        self.latency = latency  # seconds added to every page: an onion service's round trips
         self.skins: dict[str, PhpbbSkin | MybbSkin | SmfSkin] = {}
         for name in skins:
             if name == "smf":
@@ -83,6 +85,7 @@ class FixtureForum:
                                              posts_per_page, sid_urls=phpbb_sid_urls)
         self._lock = threading.Lock()
         self._requests: list[tuple[str, str]] = []
+        self._request_times: list[float] = []  # time.monotonic() of each logged request
         self._connections = 0
         self._server: LabHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -120,6 +123,7 @@ class FixtureForum:
     def _log(self, method: str, path: str) -> None:
         with self._lock:
             self._requests.append((method, path))
+            self._request_times.append(time.monotonic())
 
     def _count_connection(self) -> None:
         with self._lock:
@@ -132,6 +136,12 @@ class FixtureForum:
             return list(self._requests)
 
     @property
+    def request_times(self) -> list[float]:
+        """Arrival time (monotonic) of each entry of :attr:`requests` (rate-limit checks)."""
+        with self._lock:
+            return list(self._request_times)
+
+    @property
     def connections(self) -> int:
         """TCP connections accepted since start (admin calls included)."""
         with self._lock:
@@ -140,6 +150,7 @@ class FixtureForum:
     def reset_requests(self) -> None:
         with self._lock:
             self._requests.clear()
+            self._request_times.clear()
         self.faults.reset()
 
     def expire_sessions(self) -> int:
@@ -148,6 +159,12 @@ class FixtureForum:
 
     # ------------------------------------------------------------------ routing
     def _route(self, req: Request) -> Response:
+        resp = self._route_page(req)
+        if self.latency:
+            resp.delay += self.latency
+        return resp
+
+    def _route_page(self, req: Request) -> Response:
         for name, skin in self.skins.items():
             prefix = f"/{name}"
             if req.path == prefix:
@@ -265,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--password", default=DEFAULT_PASSWORD)
     ap.add_argument("--mybb-tz", default="Europe/Paris")
     ap.add_argument("--slow-delay", type=float, default=3.0)
+    ap.add_argument("--latency", type=float, default=0.0,
+                    help="seconds added to every page (imitates an onion service's latency)")
     ap.add_argument("--no-admin", action="store_true", help="disable the /__admin/ JSON API")
     ap.add_argument("--phpbb-sid-urls", action="store_true",
                     help="phpBB links carry sid= until the session cookie comes back (as real phpBB)")
@@ -275,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
                              skins=tuple(s.strip() for s in args.skins.split(",") if s.strip()),
                              username=args.username, password=args.password, mybb_tz=args.mybb_tz,
                              slow_delay=args.slow_delay, admin=not args.no_admin,
-                             phpbb_sid_urls=args.phpbb_sid_urls)
+                             phpbb_sid_urls=args.phpbb_sid_urls, latency=args.latency)
         base = forum.start(args.host, args.port)
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

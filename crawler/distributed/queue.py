@@ -1,0 +1,108 @@
+"""The shared FIFO queue of one forum, with reliable pop: nothing popped is lost.
+
+A pop moves the request atomically (one Lua script) from the queue into the forum's
+``inflight`` hash under ``<worker>|<n>``; the worker acks (HDEL) once the request's callback
+has finished and its follow-up requests are queued. A worker that dies stops renewing its
+heartbeat key, and :func:`requeue_dead` moves its in-flight entries back to the head of the
+queue. The round is done when queue and in-flight hash are both empty, read atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from scrapy_redis.queue import Base
+
+from crawler.distributed import keys
+
+logger = logging.getLogger(__name__)
+
+POP = """
+local raw = redis.call('RPOP', KEYS[1])
+if not raw then return false end
+local field = ARGV[1] .. '|' .. redis.call('INCR', KEYS[3])
+redis.call('HSET', KEYS[2], field, raw)
+return {field, raw}
+"""
+REQUEUE = """
+local raw = redis.call('HGET', KEYS[2], ARGV[1])
+if not raw then return 0 end
+redis.call('RPUSH', KEYS[1], raw)
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 1
+"""
+IDLE = """
+return redis.call('LLEN', KEYS[1]) + redis.call('HLEN', KEYS[2])
+"""
+
+
+def inflight_key(forum: str) -> str:
+    return keys.forum_key(forum, "inflight")
+
+
+class ReliableQueue(Base):
+    """scrapy-redis queue API (push/pop/len/clear) plus ack and token transfer."""
+
+    def __init__(self, server: Any, spider: Any, key: str, serializer: Any = None,
+                 worker_id: str = "worker") -> None:
+        super().__init__(server, spider, key, serializer)
+        self.worker_id = worker_id
+        self.inflight = inflight_key(spider.name)
+        self._pop = server.register_script(POP)
+
+    def __len__(self) -> int:
+        return self.server.llen(self.key)
+
+    def push(self, request: Any) -> None:
+        raw = self._encode_request(request)
+        token = request.meta.get("darkwatch_token")
+        if token:  # a retry/redirect of an in-flight request: hand its slot back atomically
+            pipe = self.server.pipeline(transaction=True)
+            pipe.lpush(self.key, raw)
+            pipe.hdel(self.inflight, token)
+            pipe.execute()
+            request.meta.pop("darkwatch_token", None)
+        else:
+            self.server.lpush(self.key, raw)
+
+    def pop(self, timeout: int = 0) -> Any:
+        got = self._pop(keys=[self.key, self.inflight, keys.tokens()], args=[self.worker_id])
+        if not got:
+            return None
+        field, raw = got
+        field = field.decode() if isinstance(field, bytes) else field
+        try:
+            request = self._decode_request(raw)
+        except Exception as exc:  # a garbled or hostile entry must not wedge the round
+            logger.error("dropping an unreadable request from %s: %s", self.key, exc)
+            self.server.hdel(self.inflight, field)
+            return None
+        request.meta["darkwatch_token"] = field
+        return request
+
+    def ack(self, token: str | None) -> None:
+        if token:
+            self.server.hdel(self.inflight, token)
+
+
+def round_pending(server: Any, forum: str) -> int:
+    """Requests queued or in flight for ``forum`` (0: the round is over), read atomically."""
+    return int(server.eval(IDLE, 2, keys.queue(forum), inflight_key(forum)))
+
+
+def requeue_dead(server: Any, forum: str) -> int:
+    """Move in-flight requests of workers without a heartbeat back to the queue's head."""
+    moved = 0
+    fields = [f.decode() if isinstance(f, bytes) else f for f in server.hkeys(inflight_key(forum))]
+    alive: dict[str, bool] = {}
+    for field in fields:
+        worker = field.rsplit("|", 1)[0]
+        if worker not in alive:
+            alive[worker] = bool(server.exists(keys.worker(worker)))
+        if not alive[worker]:
+            moved += int(server.eval(REQUEUE, 2, keys.queue(forum), inflight_key(forum), field))
+    if moved:
+        server.hincrby(keys.stats(forum), "darkwatch/warnings/requeued", moved)
+        logger.warning("forum %s: re-queued %d in-flight request(s) of dead worker(s)", forum, moved)
+    return moved

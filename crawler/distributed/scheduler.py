@@ -1,0 +1,145 @@
+"""scrapy-redis's scheduler, made safe for darkwatch's workers.
+
+On top of scrapy-redis (shared queue, shared RFP duplicate filter):
+
+- requests marked local (logins: a session belongs to one worker) stay in this process;
+- shared requests are taken only once the worker's session is ready (logged in);
+- Redis down: pushes are buffered in memory and retried, pops return nothing; the worker
+  waits instead of dying, and no request is lost while it lives;
+- the queue is :class:`~crawler.distributed.queue.ReliableQueue` (pop to in-flight, ack).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from typing import Any
+
+from redis.exceptions import RedisError
+from scrapy_redis.scheduler import Scheduler
+
+from crawler.distributed import codec
+from crawler.distributed.queue import ReliableQueue
+
+logger = logging.getLogger(__name__)
+
+LOCAL = "_dw_local"
+
+
+class DistributedScheduler(Scheduler):
+    def __init__(self, *args: Any, worker_id: str = "worker", **kwargs: Any) -> None:
+        kwargs.setdefault("serializer", codec)
+        super().__init__(*args, **kwargs)
+        self.worker_id = worker_id
+        self.local: deque[Any] = deque()
+        self.unsent: deque[Any] = deque()  # shared requests waiting for Redis to come back
+        self.unacked: deque[str] = deque()  # acks waiting for Redis to come back
+        self._redis_down_since: float | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> DistributedScheduler:  # type: ignore[override]
+        inst = super().from_settings(settings)
+        inst.worker_id = settings.get("DARKWATCH_WORKER_ID", "worker")
+        inst.serializer = codec
+        return inst
+
+    def open(self, spider: Any) -> None:
+        self.spider = spider
+        self.queue = ReliableQueue(self.server, spider, self.queue_key % {"spider": spider.name},
+                                   codec, worker_id=self.worker_id)
+        if not self.df:
+            from scrapy_redis.dupefilter import RFPDupeFilter
+
+            self.df = RFPDupeFilter(self.server, self.dupefilter_key % {"spider": spider.name})
+
+    def close(self, reason: str) -> None:
+        # The shared queue outlives any worker: never flush it here (the coordinator owns it).
+        if self.unsent:
+            logger.error("worker closing with %d request(s) not yet sent to Redis", len(self.unsent))
+
+    # -- enqueue ---------------------------------------------------------------------------
+    def enqueue_request(self, request: Any) -> bool:
+        if request.meta.get(LOCAL):
+            self.local.append(request)
+            return True
+        self.unsent.append(request)
+        self._flush_unsent()
+        return True
+
+    def _flush_unsent(self) -> None:
+        while self.unsent:
+            request = self.unsent[0]
+            try:
+                if request.dont_filter or not self.df.request_seen(request):
+                    self.queue.push(request)
+                    if self.stats:
+                        self.stats.inc_value("scheduler/enqueued/redis")
+                elif self.stats:
+                    self.stats.inc_value("dupefilter/filtered")
+            except RedisError as exc:
+                self._down(exc)
+                return
+            self.unsent.popleft()
+            self._up()
+
+    # -- dequeue ---------------------------------------------------------------------------
+    def next_request(self) -> Any:
+        if self.local:
+            return self.local.popleft()
+        if self.unsent:
+            self._flush_unsent()
+        if not self.unsent:  # acks only after the follow-ups they vouch for are queued
+            self._flush_acks()
+        if not getattr(self.spider, "ready", True):
+            return None
+        try:
+            request = self.queue.pop()
+        except RedisError as exc:
+            self._down(exc)
+            return None
+        self._up()
+        if request is not None:
+            if self.stats:
+                self.stats.inc_value("scheduler/dequeued/redis")
+            cookies = getattr(self.spider, "cookies", None)
+            if cookies and not request.cookies:
+                request.cookies = cookies
+        return request
+
+    def has_pending_requests(self) -> bool:
+        if self.local or self.unsent or self.unacked:
+            return True
+        try:
+            return len(self.queue) > 0
+        except RedisError as exc:
+            self._down(exc)
+            return False
+
+    def ack(self, request: Any) -> None:
+        token = request.meta.pop("darkwatch_token", None)
+        if token:
+            self.unacked.append(token)
+            if not self.unsent:
+                self._flush_acks()
+
+    def _flush_acks(self) -> None:
+        while self.unacked:
+            try:
+                self.queue.ack(self.unacked[0])
+            except RedisError as exc:  # kept: retried on the next scheduler call
+                self._down(exc)
+                return
+            self.unacked.popleft()
+
+    # -- Redis health ----------------------------------------------------------------------
+    def _down(self, exc: Exception) -> None:
+        if self._redis_down_since is None:
+            self._redis_down_since = time.monotonic()
+            logger.error("Redis unavailable (%s): waiting and retrying; %d request(s) buffered",
+                         exc, len(self.unsent))
+
+    def _up(self) -> None:
+        if self._redis_down_since is not None:
+            logger.warning("Redis is back after %.0fs", time.monotonic() - self._redis_down_since)
+            self._redis_down_since = None
