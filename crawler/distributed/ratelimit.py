@@ -10,8 +10,8 @@ Redis's clock is the only clock involved, so skew between worker machines does n
 from __future__ import annotations
 
 import asyncio
-import random
 import logging
+import random
 from typing import Any
 
 from redis.exceptions import RedisError

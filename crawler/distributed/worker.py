@@ -126,9 +126,9 @@ def run_worker(cfg: Config, redis_url: str, forum_names: list[str] | None = None
 
     def closed(spider: Any) -> None:
         stats = spider.crawler.stats
-        progress(f"worker {worker_id}: {spider.name}: "
-                 f"{stats.get_value('darkwatch/pages_board', 0) + stats.get_value('darkwatch/pages_thread', 0)}"
-                 f" pages, {stats.get_value('darkwatch/posts_new', 0)} new posts")
+        pages = stats.get_value("darkwatch/pages_board", 0) + stats.get_value("darkwatch/pages_thread", 0)
+        progress(f"worker {worker_id}: {spider.name}: {pages} pages, "
+                 f"{stats.get_value('darkwatch/posts_new', 0)} new posts")
         try:
             n = requeue_own(server, spider.name, worker_id)
             if n:
