@@ -107,6 +107,7 @@ class Alert:
     masked: list[str]  # masked samples, never clear values
     fingerprints: list[str]  # keyed HMAC fingerprints of the matched values
     snippet: str  # context with identifiers masked
+    related_rules: list[str] = field(default_factory=list)  # outranked rules that also fired
     created: str = field(default_factory=utcnow_iso)
     status: str = "open"  # open | ack | closed | false_positive
     id: str = ""

@@ -62,6 +62,9 @@ def format_alert(alert: Alert, held_back: int = 0, kibana_url: str | None = None
         f"Matches: {_counts(alert)}",
         f"Masked samples: {_samples(alert)}",
     ]
+    if alert.related_rules:
+        lines.append("Also matched (outranked by this rule): "
+                     + ", ".join(clean(str(n), 64) for n in alert.related_rules[:20]))
     if held_back:
         lines.append(f"Held back by throttling since the last notice for this rule and thread: {held_back}")
     link = kibana_link(kibana_url, alert.id)

@@ -222,9 +222,41 @@ def load_rules(paths: list[str], strict: bool = True) -> tuple[list[LoadedRule],
                                             f"every rule needs its own {what}"))
             else:
                 seen[key] = lr
+    problems.extend(supersedes_problems(rules, seen_name))
     if strict and problems:
         raise RuleError(problems)
     return rules, problems
+
+
+def supersedes_problems(rules: list[LoadedRule], by_name: dict[str, LoadedRule]) -> list[RuleProblem]:
+    """Every name in ``supersedes`` must be another rule of the set, without cycles."""
+    out: list[RuleProblem] = []
+    for lr in rules:
+        for name in lr.rule.supersedes:
+            if name == lr.rule.name:
+                out.append(RuleProblem(lr.file, lr.line, 1, f"supersedes: a rule cannot supersede "
+                                       f"itself ({name!r}); remove it from the list"))
+            elif name not in by_name:
+                out.append(RuleProblem(lr.file, lr.line, 1, f"supersedes: unknown rule {name!r}; "
+                                       "use the name: of a rule loaded with this one"))
+    for lr in rules:
+        if lr.rule.name in superseded_by(lr.rule.name, by_name):
+            out.append(RuleProblem(lr.file, lr.line, 1, f"supersedes: cycle through "
+                                   f"{lr.rule.name!r}; two rules cannot outrank each other"))
+    return out
+
+
+def superseded_by(name: str, by_name: dict[str, LoadedRule]) -> set[str]:
+    """Names ``name`` outranks, directly or through the rules it outranks."""
+    out: set[str] = set()
+    todo = list(by_name[name].rule.supersedes) if name in by_name else []
+    while todo:
+        n = todo.pop()
+        if n in out or n not in by_name:
+            continue
+        out.add(n)
+        todo.extend(by_name[n].rule.supersedes)
+    return out
 
 
 def mtimes(paths: list[str]) -> dict[str, float]:

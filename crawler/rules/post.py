@@ -16,7 +16,7 @@ from crawler.model import Alert, Post
 from crawler.rules.engine import Firing, Hit, RuleSet
 from crawler.rules.errors import RuleError, RuleProblem
 from crawler.rules.fingerprint import FingerprintKeyMissing, fingerprint, resolve_key
-from crawler.rules.loader import load_rules, mtimes
+from crawler.rules.loader import load_rules, mtimes, superseded_by
 from crawler.rules.mask import mask_spans, snippet
 
 logger = logging.getLogger(__name__)
@@ -92,6 +92,8 @@ class PostRules:
         rules, _ = load_rules(self.cfg.paths)  # raises RuleError
         self.rules = rules
         self.ruleset = RuleSet(rules)
+        by_name = {lr.rule.name: lr for lr in rules}
+        self.outranks = {name: superseded_by(name, by_name) for name in by_name}
         self._stamp = stamp
 
     def request_reload(self) -> None:
@@ -125,6 +127,8 @@ class PostRules:
         ev = self.evaluator
         matches: list[dict[str, Any]] = []
         alerts: list[Alert] = []
+        fired = {f.rule.loaded.rule.name for f in firings}
+        outranked = set().union(*(self.outranks.get(n, set()) for n in fired))
         for firing in firings:
             counts: dict[str, int] = {}
             samples: list[str] = []
@@ -141,12 +145,16 @@ class PostRules:
             if firing.hits:
                 field, _p, first = firing.hits[0]
                 snip = snippet(doc[field], first.start, first.end, masks.get(field, []))
+            name = firing.rule.loaded.rule.name
+            if name in outranked:
+                continue  # its matches stay on the post; the outranking rule's alert names it
             alerts.append(Alert(
                 rule=firing.rule.loaded.meta(), forum=post.forum, thread_url=scrub(post.thread_url),
                 thread_title=scrub(post.masked.get("thread_title", post.thread_title)),
                 post_id=post.post_id, post_url=scrub(post.url),
                 published=post.published, counts=counts, masked=samples, fingerprints=fps,
-                snippet=scrub(snip)))
+                snippet=scrub(snip),
+                related_rules=sorted(self.outranks.get(name, set()) & fired)))
         post.matches = matches
         return alerts
 

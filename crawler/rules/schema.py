@@ -93,6 +93,10 @@ class Rule(BaseModel):
     references: list[str] = Field(default_factory=list)
     falsepositives: list[str] = Field(default_factory=list)
     enabled: bool = True
+    supersedes: list[str] = Field(
+        default_factory=list,
+        description="names of rules this one outranks: when both fire on one post, only this "
+                    "rule alerts and lists theirs as related (one incident, one alert)")
     detection: Detection
     tests: Tests = Field(default_factory=Tests)
 

@@ -167,7 +167,8 @@ def alert_to_doc(alert: Alert) -> dict[str, Any]:
                      "published": alert.published},
             "alert": {"id": alert.id, "level": level, "status": alert.status, "notes": [],
                       "counts": dict(alert.counts),
-                      "count": sum(int(v) for v in alert.counts.values())},
+                      "count": sum(int(v) for v in alert.counts.values()),
+                      "related_rules": list(alert.related_rules)},
             "rule": {"title": extra.get("title"), "level": level, "raw": extra},
             "masked": list(alert.masked),
             "fingerprints": list(alert.fingerprints),
@@ -213,4 +214,5 @@ def doc_to_alert(doc: dict[str, Any]) -> Alert:
         masked=list(dw.get("masked") or []), fingerprints=list(dw.get("fingerprints") or []),
         snippet=doc.get("message", ""), created=doc.get("event", {}).get("created", ""),
         status=a.get("status", "open"), id=a.get("id", ""),
+        related_rules=list(a.get("related_rules") or []),
     )

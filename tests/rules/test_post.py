@@ -31,13 +31,16 @@ def shipped():
 def test_alerts_and_matches_are_masked(shipped):
     p = post("Dump Cerballiance, patients: " + " ; ".join(NIRS) + " tel 0612345678")
     alerts = shipped.apply(p)
-    by_name = {a.rule["name"]: a for a in alerts}
-    assert {"fr-nir", "fr-nir-bulk", "fr-health-leak", "fr-medical-lab"} <= set(by_name)
-    nir_alert = by_name["fr-nir"]
-    assert nir_alert.counts == {"nir": 5}
-    assert nir_alert.masked[0] == "1 85 05 ** *** *** 91"
-    assert len(nir_alert.fingerprints) == 5
-    assert nir_alert.rule["ruleset"] == "fr-health" and nir_alert.rule["level"] == "high"
+    # One incident, one alert: fr-health-leak outranks the narrower rules that also fired.
+    assert [a.rule["name"] for a in alerts] == ["fr-health-leak"]
+    nir_alert = alerts[0]
+    assert {"fr-nir", "fr-nir-bulk", "fr-medical-lab"} <= set(nir_alert.related_rules)
+    assert nir_alert.counts == {"nir": 5, "lab": 1}
+    assert "1 85 05 ** *** *** 91" in nir_alert.masked
+    assert len(nir_alert.fingerprints) == 6
+    assert nir_alert.rule["ruleset"] == "fr-health" and nir_alert.rule["level"] == "critical"
+    # The outranked rules' matches stay on the post (searchable), only their alerts fold.
+    assert {"fr-nir", "fr-nir-bulk"} <= {m["rule"]["name"] for m in p.matches}
     assert {"id", "name", "title", "level", "description", "author", "tags", "references",
             "version"} <= set(nir_alert.rule)
     dumped = json.dumps([a.to_dict() for a in alerts]) + json.dumps(p.matches)
@@ -166,5 +169,5 @@ def test_sighup_requests_a_reload(tmp_path):
 
 def test_max_samples():
     rules = PostRules.from_config(RulesConfig(paths=[SHIPPED], fingerprint_key="s", max_samples=2))
-    (a,) = [x for x in rules.apply(post(" ".join(NIRS))) if x.rule["name"] == "fr-nir"]
+    (a,) = [x for x in rules.apply(post(" ".join(NIRS))) if x.rule["name"] == "fr-nir-bulk"]
     assert len(a.masked) == 2 and len(a.fingerprints) == 5
