@@ -65,18 +65,18 @@ def last_successes(store: Any, limit: int = HISTORY_LIMIT) -> dict[str, float]:
     return {f: i["last_success"] for f, i in run_history(store, limit).items() if i["last_success"]}
 
 
-def _forum_interval(forum: Any, interval: float | Mapping[str, float]) -> float:
+def _forum_interval(forum: Any, interval: float | Mapping[str, float] | None, now: float) -> float:
     name = getattr(forum, "name", forum)
     if isinstance(interval, Mapping):
         if name in interval:
             return float(interval[name])
-    else:
+    elif interval is not None:
         return float(interval)
-    every = getattr(forum, "every", None)  # per-forum schedules, when the config has them
-    if every:
-        from crawler.alerts.duration import parse_duration
+    # The forum's own schedule (``every`` or ``cron``) when it is a ForumConfig.
+    if getattr(forum, "every", None) or getattr(forum, "cron", None):
+        from crawler.config.schedule import forum_interval
 
-        return parse_duration(every)
+        return forum_interval(forum, now)
     return DEFAULT_INTERVAL
 
 
@@ -93,17 +93,18 @@ def monitoring_gaps(
     store: Any,
     forums: Iterable[Any],
     now: datetime | float | None = None,
-    interval: float | Mapping[str, float] = DEFAULT_INTERVAL,
+    interval: float | Mapping[str, float] | None = None,
     intervals: int = GAP_INTERVALS,
 ) -> list[Alert]:
     """One ``high`` alert per forum with no successful run for ``intervals`` x its interval.
 
     ``forums``: ``ForumConfig`` objects or names (pass the enabled ones). ``interval``: seconds
-    for every forum, or a mapping forum -> seconds (forums absent from it use their ``every``
-    schedule if the config has one, else one hour). A forum that never succeeded is measured
-    from its first recorded attempt; a forum never attempted at all raises nothing (it was just
-    added). The alert id is stable for one gap (it names the last success), so hourly checks
-    re-detect the same alert instead of flooding, and a new gap after a recovery is a new alert.
+    for every forum, or a mapping forum -> seconds; forums it does not cover use their own
+    schedule (``every``, or the longest gap of their ``cron``), names alone one hour. A forum
+    that never succeeded is measured from its first recorded attempt; a forum never attempted at
+    all raises nothing (it was just added). The alert id is stable for one gap (it names the last
+    success), so hourly checks re-detect the same alert instead of flooding, and a new gap after
+    a recovery is a new alert.
     """
     if now is None:
         now_ts = datetime.now(UTC).timestamp()
@@ -115,7 +116,7 @@ def monitoring_gaps(
     alerts = []
     for forum in forums:
         name = getattr(forum, "name", forum)
-        every = _forum_interval(forum, interval)
+        every = _forum_interval(forum, interval, now_ts)
         info = history.get(name)
         if info is None:
             continue

@@ -7,7 +7,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from crawler.config.alerts import AlertsConfig
 from crawler.config.rules import RulesConfig
@@ -62,6 +62,31 @@ class ForumConfig(BaseModel):
     tls_verify: bool = True  # onion sites often use self-signed certs
     auth: AuthConfig = Field(default_factory=AuthConfig)
     enabled: bool = True
+    # Daemon schedule (`darkwatch run --daemon`): a duration, or a 5-field cron expression (UTC).
+    # Neither set: every 1h. Also the interval of the monitoring-gap check.
+    every: str | None = None
+    cron: str | None = None
+
+    @field_validator("every", mode="before")
+    @classmethod
+    def _every(cls, v: object) -> object:
+        from crawler.config.schedule import check_every
+
+        if v is not None:
+            check_every(v)  # type: ignore[arg-type]
+            return str(v)
+        return v
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, v: str | None, info: ValidationInfo) -> str | None:
+        from crawler.config.schedule import check_cron
+
+        if v is None:
+            return v
+        if info.data.get("every") is not None:
+            raise ValueError("'every' and 'cron' are mutually exclusive: keep one of them")
+        return check_cron(v)
 
     @field_validator("name")
     @classmethod
@@ -99,6 +124,14 @@ class ForumConfig(BaseModel):
                     "engine 'custom' needs selectors: " + ", ".join(missing)
                     + " (see README, 'Writing a custom forum config')"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _default_schedule(self) -> ForumConfig:
+        if self.every is None and self.cron is None:
+            from crawler.config.schedule import DEFAULT_EVERY
+
+            self.every = DEFAULT_EVERY
         return self
 
     @property
