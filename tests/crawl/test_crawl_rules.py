@@ -45,7 +45,9 @@ def test_crawl_raises_masked_alerts_for_posts_with_valid_nirs(forum, tmp_path, m
     for a in alerts:
         if about_nir(a):
             assert a["fingerprints"] and all(len(f) >= 32 for f in a["fingerprints"])
-            assert all("*" in m for m in a["masked"])
+            # NIR samples are masked (keyword samples such as a lab name are shown as found).
+            nir_like = [m for m in a["masked"] if sum(c.isdigit() for c in m) >= 6]
+            assert nir_like and all("*" in m for m in nir_like), a["masked"]
 
 
 def test_crawl_refuses_to_start_with_a_broken_rule(forum, tmp_path, monkeypatch):
