@@ -92,6 +92,7 @@ class Progress:
 
 def failure_reason(failure: Failure) -> tuple[str, str]:
     """(kind, readable reason) for the crawl summary, from a request's errback failure."""
+    from scrapy.exceptions import IgnoreRequest
     from scrapy.spidermiddlewares.httperror import HttpError
     from twisted.internet import error as terr
 
@@ -103,6 +104,10 @@ def failure_reason(failure: Failure) -> tuple[str, str]:
     kind = getattr(exc, "kind", None)
     if kind:
         return (kind, str(getattr(exc, "reason", exc)))
+    if isinstance(exc, IgnoreRequest) and "redirection" in str(exc):
+        hops = request.meta.get("redirect_urls", []) if request is not None else []
+        return ("redirect-loop", f"{str(exc)[:120]} ({len(hops)} hops, first "
+                                 f"{hops[0] if hops else '?'}); not followed")
     if isinstance(exc, HttpError):
         status = exc.response.status
         return (f"http-{status}", f"HTTP {status} after retries")
@@ -110,8 +115,10 @@ def failure_reason(failure: Failure) -> tuple[str, str]:
     text = str(exc) or name
     if isinstance(exc, terr.TimeoutError | terr.TCPTimedOutError) or "Timeout" in name:
         return ("timeout", f"timed out after retries ({text[:200]})")
-    if "max size" in text or "maxsize" in text.lower():
-        return ("too-large", text[:300])
+    if "max size" in text or "maxsize" in text.lower() or name == "DownloadCancelledError":
+        # Scrapy cancels a body that grows past DOWNLOAD_MAXSIZE (no Content-Length to refuse).
+        return ("too-large", text[:300] if name != "DownloadCancelledError" else
+                "body passed DOWNLOAD_MAXSIZE (10 MiB) while streaming; download cancelled")
     if isinstance(exc, terr.ConnectionRefusedError):
         return ("connection-refused", "connection refused after retries")
     if isinstance(exc, terr.DNSLookupError):

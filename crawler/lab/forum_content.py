@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from crawler.lab import forum_text as ft
+from crawler.lab.forum_faults import FAULTS
 
 ANCHOR = datetime(2024, 3, 15, 12, 0, tzinfo=UTC)  # "now" of the generated history
 PRIVATE_BOARD = 4
@@ -172,15 +173,14 @@ class ForumContent:
 
     def _fault_threads(self, admin: User) -> None:
         board = self.boards[FAULT_BOARD]
-        faults = ["retry", "notfound", "slow", "offsite", "binary", "image", "huge", "selfnext", "cycle"]
-        for i, fault in enumerate(faults):
+        for i, fault in enumerate(FAULTS):
             tid = 9001 + i
             th = Thread(tid, FAULT_BOARD, f"Fault: {fault}", fault=fault)
             n = 25 if fault in ("selfnext", "cycle") else 1
             for k in range(n):
                 pid = 900000 + i * 100 + k
                 p = Post(pid, tid, admin, minute(self.anchor - timedelta(days=1, minutes=n - k)),
-                         [f"Fault thread {fault} post {k + 1}."])
+                         [f"fault:{fault} post:{k + 1}"])  # <= 3 words: never emphasised
                 th.posts.append(p)
                 self.posts[pid] = p
             self.threads[tid] = th

@@ -344,7 +344,7 @@ class MybbSkin:
             last = posts[-1]
             return Response.redirect(f"{self.prefix}/showthread.php?tid={th.tid}&pid={last.pid}#pid{last.pid}")
         if th.fault:
-            r = self.faults.respond(th.fault, f"{self.prefix}:{th.tid}")
+            r = self.faults.respond(th.fault, f"{self.prefix}:{th.tid}", req.query)
             if r is not None:
                 return r
         pages = page_count(len(posts), self.ppp)
@@ -391,7 +391,7 @@ class MybbSkin:
 \t<textarea name="message" rows="8" cols="80"></textarea>
 </form>"""
         r = Response.html(self.layout(th.title, body, user, nav))
-        r.delay = self.faults.delay(th.fault)
+        r = self.faults.finish(th.fault, r, f"fault:{th.fault} post:")
         return r
 
     def _post(self, p: Post, th: Thread, number: int) -> str:

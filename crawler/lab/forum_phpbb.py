@@ -435,7 +435,7 @@ class PhpbbSkin:
         if board.private and not user:
             return self.login_box(user, t["login_forum"], self.thread_url(th.tid), crumbs)
         if th.fault:
-            r = self.faults.respond(th.fault, f"{self.prefix}:{th.tid}")
+            r = self.faults.respond(th.fault, f"{self.prefix}:{th.tid}", req.query)
             if r is not None:
                 return r
         with self.c.lock:
@@ -463,7 +463,7 @@ class PhpbbSkin:
                     f'onsubmit="if(this.f.value == -1){{return false;}}"><input type="hidden" name="f" '
                     f'value="{board.board_id}" /></form>')
         r = Response.html(self.layout(th.title, "\n".join(body), user, "viewtopic", crumbs))
-        r.delay = self.faults.delay(th.fault)
+        r = self.faults.finish(th.fault, r, f"fault:{th.fault} post:")
         return r
 
     def _post(self, p: Post, th: Thread, i: int) -> str:

@@ -50,6 +50,14 @@ class LabHTTPServer(ThreadingHTTPServer):
             self.address_family = socket.AF_INET6
         super().__init__(addr, Handler)
 
+    def handle_error(self, request, client_address) -> None:  # noqa: ANN001 - stdlib signature
+        """A crawler hanging up on a bomb, drip or endless page is expected; anything else is not."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
+
     def get_request(self):  # noqa: ANN201 - stdlib signature
         conn = super().get_request()
         self.forum._count_connection()
@@ -116,13 +124,20 @@ class Handler(BaseHTTPRequestHandler):
                 self.end_headers()
                 if not head:
                     self.wfile.write(body)
+            elif resp.length is None:  # chunked, possibly without end (hostile-page corpus)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                if not head:
+                    for chunk in body:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    self.wfile.write(b"0\r\n\r\n")
             else:
                 self.send_header("Content-Length", str(resp.length))
                 self.end_headers()
                 if not head:
                     for chunk in body:
                         self.wfile.write(chunk)
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
             self.close_connection = True
 
     # ------------------------------------------------------------------ admin

@@ -284,7 +284,7 @@ class SmfSkin:
         if board.private and not user:
             return self.login_form(sid, "The topic or board you are looking for appears to be either missing or off limits to you.", crumbs)
         if th.fault:
-            r = self.faults.respond(th.fault, f"{self.prefix}:{th.tid}")
+            r = self.faults.respond(th.fault, f"{self.prefix}:{th.tid}", req.query)
             if r is not None:
                 return r
         with self.c.lock:
@@ -325,7 +325,7 @@ class SmfSkin:
 \t{pl}
 </div>"""
         r = Response.html(self.layout(th.title, body, user, crumbs))
-        r.delay = self.faults.delay(th.fault)
+        r = self.faults.finish(th.fault, r, f"fault:{th.fault} post:")
         return r
 
     def _post(self, p: Post, th: Thread, counter: int) -> str:

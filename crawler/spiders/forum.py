@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import scrapy
+from scrapy import signals
 from scrapy.http import FormRequest, Request, TextResponse
 
+from crawler.engines.diagnose import empty_page_reason, too_complex
 from crawler.engines.extract import parse_board, parse_thread
 from crawler.extensions import failure_reason
 from crawler.model import Post
@@ -34,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 MAX_RELOGINS = 3
 THREAD_META = ("thread_url", "thread_title", "marker", "resumed")
-MAX_ERROR_SAMPLES = 20
+MAX_ERROR_SAMPLES = 50
 
 
 class ForumSpider(scrapy.Spider):
@@ -179,12 +181,15 @@ class ForumSpider(scrapy.Spider):
             self.fail("not-html", f"{response.url}: not an HTML page")
             return
         self.crawler.stats.inc_value("darkwatch/pages_board")
+        if self.refuse_complex(response):
+            return
         page = parse_board(response.text, response.url, self.sel, self.forum_config.timezone,
                            now=self.now)
-        for w in page.warnings:
-            self.warn("selector", w)
+        self.parse_warnings(page.warnings)
         if not page.threads and self.looks_logged_out(response, page.logged_out):
             yield from self.handle_logged_out(response)
+            return
+        if not page.threads and self.explain_empty(response):
             return
         for row in page.threads:
             if origin(row.url) not in self.allowed_origins:
@@ -222,12 +227,15 @@ class ForumSpider(scrapy.Spider):
             self.fail("not-html", f"{response.url}: not an HTML page")
             return
         self.crawler.stats.inc_value("darkwatch/pages_thread")
+        if self.refuse_complex(response):
+            return
         page = parse_thread(response.text, response.url, self.sel, self.forum_config.timezone,
                             now=self.now)
-        for w in page.warnings:
-            self.warn("selector", w)
+        self.parse_warnings(page.warnings)
         if not page.posts and self.looks_logged_out(response, page.logged_out):
             yield from self.handle_logged_out(response)
+            return
+        if not page.posts and self.explain_empty(response):
             return
         title = page.title or meta.get("thread_title", "")
         for raw in page.posts:
@@ -254,7 +262,40 @@ class ForumSpider(scrapy.Spider):
             last_post_id=last.post_id, last_post_time=last.published,
         )
 
+    def refuse_complex(self, response: TextResponse) -> bool:
+        reason = too_complex(response.text)
+        if reason is not None:
+            self.fail(reason[0], f"{response.url}: {reason[1]}")
+        return reason is not None
+
+    def parse_warnings(self, warnings: list[str]) -> None:
+        for w in warnings:
+            if "depth limit" in w:  # content past the limit is lost: a failure, not a nit
+                self.fail("too-deep", w)
+            else:
+                self.warn("selector", w)
+
+    def explain_empty(self, response: TextResponse) -> bool:
+        """Report a page without content that we can explain (binary, block page, JS shell)."""
+        reason = empty_page_reason(response.status, response.body, response.text)
+        if reason is None:
+            return False
+        self.fail(reason[0], f"{response.url}: {reason[1]}")
+        return True
+
     # -- failures -------------------------------------------------------------------------
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> ForumSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.on_dropped, signal=signals.request_dropped)
+        return spider
+
+    def on_dropped(self, request: Request, spider: Any = None) -> None:
+        """A redirect back to a page already fetched is dropped by the scheduler: say so."""
+        hops = request.meta.get("redirect_urls")
+        if hops and request.url in hops:  # a true loop, not a redirect to a page read elsewhere
+            self.fail("redirect-loop", f"{hops[0]}: redirect loop back to {request.url} "
+                                       f"after {len(hops)} hop(s); not followed")
     def on_error(self, failure: Failure):
         request = failure.request
         kind, reason = failure_reason(failure)

@@ -9,6 +9,7 @@ import urllib.request
 import pytest
 
 from crawler.lab import FAULT_BOARD, FixtureForum
+from crawler.lab.forum_faults import BOMB_BYTES, FAULTS, LINKS, NESTING, bomb
 from tests.lab.helpers import Client
 
 pytestmark = pytest.mark.integration
@@ -30,9 +31,11 @@ def url(forum, skin: str, fault: str, page: int = 1) -> str:
 
 
 def test_fault_board_links_every_fault_and_is_not_truth(forum):
-    doc = Client().page(forum.base_url + "/phpbb/viewforum.php?f=99")
-    hrefs = {a.get("href") for a in doc.cssselect("a.topictitle")}
-    assert len(hrefs) == 9
+    hrefs = set()
+    for start in range(0, len(FAULTS), 10):
+        doc = Client().page(forum.base_url + f"/phpbb/viewforum.php?f=99&start={start}")
+        hrefs |= {a.get("href") for a in doc.cssselect("a.topictitle")}
+    assert len(hrefs) == len(FAULTS)
     assert not [t for t in forum.truth() if t["board_id"] == FAULT_BOARD]
 
 
@@ -97,3 +100,53 @@ def test_next_link_self_and_cycle(forum, skin):
     last = c.page(url(forum, skin, "cycle", pages))
     href = last.cssselect(sel)[0].get("href")
     assert href.split("/")[-1] == url(forum, skin, "cycle", 1).split("/")[-1]
+
+
+@pytest.mark.parametrize(("encoding", "wbits"), [("gzip", 31), ("deflate", 15)])
+def test_bombs_are_small_valid_and_inflate_to_gigabytes(encoding, wbits):
+    import zlib
+
+    data = bomb(encoding)
+    assert len(data) < 4 * 1024 * 1024
+    z, out = zlib.decompressobj(wbits), 0
+    for i in range(0, len(data), 1 << 16):  # streamed: never the 2 GiB in memory
+        piece = data[i:i + (1 << 16)]
+        while piece:
+            out += len(z.decompress(piece, 1 << 24))
+            piece = z.unconsumed_tail
+    out += len(z.flush())
+    assert z.eof and out >= BOMB_BYTES  # the trailer (CRC / Adler) checked by zlib
+
+
+def test_hostile_routes_misbehave_as_documented(forum):
+    import http.client
+
+    def get(fault, read=None):
+        c = http.client.HTTPConnection("127.0.0.1", int(forum.base_url.rsplit(":", 1)[1]), timeout=5)
+        c.request("GET", forum.thread_page_path("phpbb", fault_tid(forum, fault), 1))
+        r = c.getresponse()
+        return r, r.read(read) if read else r.read()
+
+    r, body = get("gzipbomb")
+    assert r.getheader("Content-Encoding") == "gzip" and body == bomb("gzip")
+    r, body = get("chunked", read=1 << 20)  # endless: read a MiB, hang up
+    assert r.getheader("Transfer-Encoding") == "chunked" and len(body) == 1 << 20
+    t0 = time.monotonic()
+    r, body = get("drip", read=3)
+    assert body == b"<!D" and time.monotonic() - t0 >= 1.8
+    r, _ = get("redirectloop")
+    assert r.status == 302 and r.getheader("Location").endswith("&hop=1")
+    r, body = get("nested")
+    assert body.count(b"<div>") >= NESTING
+    r, body = get("millionlinks")
+    assert body.count(b"<a href=#>") == LINKS and len(body) < 10 * 1024 * 1024
+    r, body = get("badenc")
+    assert b"\xff\xfe" in body and b'<meta charset="windows-1251">' in body
+    r, body = get("imgashtml")
+    assert r.getheader("Content-Type").startswith("text/html") and body.startswith(b"\x89PNG")
+    r, body = get("htmlaspng")
+    assert r.getheader("Content-Type") == "image/png" and b"<html" in body
+    for fault, marker in (("ddos", b"You are in the queue"), ("jsonly", b"<noscript>")):
+        assert marker in get(fault)[1]
+    r, body = get("regex")
+    assert len(body) > 500_000
