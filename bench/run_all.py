@@ -24,6 +24,7 @@ BENCHES = {
     "rules": (["bench/rules.py"], ["--mb", "5"]),
     "index": (["bench/index.py"], ["--docs", "10000", "--rounds", "1"]),
     "crawl_tor": (["bench/crawl_tor.py", "-n", "200", "-c", "8"], []),
+    "scale": (["bench/scale.py"], ["--threads", "60"]),
 }
 
 NUM = r"([0-9][0-9,.]*)"
@@ -47,9 +48,15 @@ PATTERNS = {
         "handler/ceiling": rf"darkwatch handler\s+\d+\s+[0-9.]+\s+[0-9.]+\s+{NUM}%",
         "crawl/ceiling": rf"darkwatch crawl \(phpbb\)\s+\d+\s+[0-9.]+\s+[0-9.]+\s+{NUM}%",
     },
+    "scale": {
+        "1 worker pages/s": rf"^\s+1\s+\d+\s+\d+\s+[0-9.]+\s+{NUM}\s*$",
+        "2 workers pages/s": rf"^\s+2\s+\d+\s+\d+\s+[0-9.]+\s+{NUM}\s*$",
+        "2 workers / 1 worker": rf"ratio 2 workers / 1 worker:\s*{NUM}x",
+    },
 }
 TARGETS = {"darkwatch/naive": ">= 10x", "darkwatch/yara": ">= 1x", "sink/raw": ">= 90%",
-           "handler/ceiling": ">= 80%", "crawl/ceiling": ">= 80%"}
+           "handler/ceiling": ">= 80%", "crawl/ceiling": ">= 80%",
+           "2 workers / 1 worker": "> 1x (network-bound crawl)"}
 
 
 def machine() -> str:
@@ -74,7 +81,7 @@ def run(name: str, quick: bool) -> tuple[str, dict[str, float]]:
     out = res.stdout
     figures = {}
     for label, pattern in PATTERNS[name].items():
-        m = re.search(pattern, out)
+        m = re.search(pattern, out, re.M)
         if m:
             figures[label] = float(m.group(1).replace(",", ""))
     if res.returncode != 0:
@@ -92,8 +99,9 @@ def plot(results: dict[str, dict[str, float]], path: Path) -> bool:
         return False
     panels = [("rules", "MB/s", ["darkwatch MB/s", "yara MB/s", "naive re MB/s"]),
               ("index", "docs/s", ["darkwatch sink docs/s", "raw helpers.bulk docs/s"]),
-              ("crawl_tor", "pages/s", ["crawl pages/s", "handler pages/s", "raw fetch pages/s"])]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+              ("crawl_tor", "pages/s", ["crawl pages/s", "handler pages/s", "raw fetch pages/s"]),
+              ("scale", "pages/s", ["2 workers pages/s", "1 worker pages/s"])]
+    fig, axes = plt.subplots(1, 4, figsize=(17, 4))
     for ax, (name, unit, labels) in zip(axes, panels, strict=True):
         vals = [results.get(name, {}).get(k, 0.0) for k in labels]
         ax.bar([k.replace(f" {unit}", "") for k in labels], vals,
