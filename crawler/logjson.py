@@ -33,7 +33,7 @@ _SECRET_KEY = re.compile(
     r"credentials?|private[-_]?key|session|sid|auth|fingerprint[-_]?key|signature|sig)$|"
     r"^(pass|secret|token|api[-_]?key|cookie)"
 )
-_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s\"'<>]+")
+_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s\"'<>]*[^\s\"'<>:;,.)]")  # not a trailing ':'/'.'
 _KV = re.compile(
     r"(?i)\b((?:[a-z0-9_\-]*(?:password|passwd|pwd|secret|token|api[-_]?key|apikey|cookie|"
     r"session[-_]?id))\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&]+)"

@@ -19,6 +19,7 @@ from scrapy.http import FormRequest, Request, TextResponse
 from crawler.engines.diagnose import empty_page_reason, too_complex
 from crawler.engines.extract import parse_board, parse_thread
 from crawler.extensions import failure_reason
+from crawler.logjson import scrub_text
 from crawler.model import Post
 from crawler.netpolicy import origin
 from crawler.sinks.base import ThreadState
@@ -310,6 +311,8 @@ class ForumSpider(scrapy.Spider):
         self.fail(kind, f"{request.url}: {reason}")
 
     def fail(self, kind: str, message: str) -> None:
+        # Reports, logs and Redis keep the message: no session id (sid=), password or NIR in it.
+        message = scrub_text(message)
         self.errors[kind] += 1
         self.crawler.stats.inc_value(f"darkwatch/errors/{kind}")
         if len(self.error_samples) < MAX_ERROR_SAMPLES:
@@ -317,6 +320,7 @@ class ForumSpider(scrapy.Spider):
         logger.error("[%s] %s", self.forum_config.name, message)
 
     def warn(self, kind: str, message: str) -> None:
+        message = scrub_text(message)
         self.warnings[kind] += 1
         self.crawler.stats.inc_value(f"darkwatch/warnings/{kind}")
         if self.warnings[kind] <= 5:
