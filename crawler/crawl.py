@@ -67,6 +67,7 @@ class CrawlResult:
     forums: list[ForumResult]
     started: str
     duration: float
+    spooled: int = 0  # documents the remote store did not take; kept in the spool (exit 4)
 
     @property
     def failed(self) -> list[ForumResult]:
@@ -83,7 +84,7 @@ class CrawlResult:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"started": self.started, "duration": self.duration,
+        return {"started": self.started, "duration": self.duration, "spooled": self.spooled,
                 "forums": [asdict(f) for f in self.forums]}
 
 
@@ -223,7 +224,14 @@ def run_crawl(
     finally:
         for lock in locks:
             lock.release()
-        for closer in (sink.flush, getattr(notifier, "close", None),
+        spooled = 0
+        try:
+            sink.flush()
+            pending = getattr(sink, "pending", None)
+            spooled = int(pending()) if pending is not None else 0
+        except Exception:  # a failing flush must not hide the crawl result
+            logger.exception("error while flushing the store")
+        for closer in (getattr(notifier, "close", None),
                        sink.close if sink is not store else None,
                        getattr(tor, "close", None)):
             if closer is None:
@@ -238,7 +246,7 @@ def run_crawl(
         store.finish_run(run_id, res.status, asdict(res))
         results.append(res)
     store.close()
-    return CrawlResult(results + skipped, started, time.monotonic() - t0)
+    return CrawlResult(results + skipped, started, time.monotonic() - t0, spooled)
 
 
 def open_notifier(cfg: Config) -> Any:

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from crawler.cli._common import EXIT_OK, EXIT_PARTIAL, add_config_arg, load_or_exit
+from crawler.cli._common import EXIT_OK, EXIT_PARTIAL, EXIT_STORE, add_config_arg, load_or_exit
 
 if TYPE_CHECKING:
     from crawler.config import Config
@@ -19,7 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "crawl", help="crawl the configured forums and store new posts",
         description="Crawl forums through Tor (default) and store new posts. Exit codes: "
                     "0 ok, 1 partial (a forum failed), 2 config/rules error, 3 Tor unavailable, "
-                    "5 Redis unavailable (--distributed).",
+                    "4 store unavailable (documents kept in the spool), 5 Redis unavailable "
+                    "(--distributed).",
     )
     add_config_arg(p)
     p.add_argument("--forum", "-f", action="append", metavar="NAME",
@@ -83,10 +84,14 @@ def run(args: argparse.Namespace) -> int:
         for sample in forum.error_samples[:5]:
             print(f"  {sample['kind']}: {sample['message']}")
     print(result.summary())
+    if result.spooled:
+        print(f"store unavailable: {result.spooled} document(s) kept in the spool; they are sent "
+              "on the next run or by `darkwatch spool replay`", file=sys.stderr)
     if args.report:
         with open(args.report, "w", encoding="utf-8") as fh:
             json.dump(result.to_dict(), fh, indent=2)
-    code = EXIT_PARTIAL if result.failed else EXIT_OK
+    # Store down outranks a failed forum: the SOC sees neither the posts nor the alerts.
+    code = EXIT_STORE if result.spooled else EXIT_PARTIAL if result.failed else EXIT_OK
     if args.gap_check:
         check_gaps(cfg)
     if args.metrics_file:
