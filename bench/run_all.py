@@ -22,7 +22,7 @@ REPO = HERE.parent
 
 BENCHES = {
     "rules": (["bench/rules.py"], ["--mb", "5"]),
-    "index": (["bench/index.py"], ["--docs", "10000", "--rounds", "1"]),
+    "index": (["bench/index.py", "--rounds", "3"], ["--docs", "10000", "--rounds", "1"]),
     "crawl_tor": (["bench/crawl_tor.py", "-n", "200", "-c", "8"], []),
     "scale": (["bench/scale.py"], ["--threads", "60"]),
 }

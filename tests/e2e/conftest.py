@@ -1,6 +1,7 @@
 """End-to-end fixtures, reused by import from the suites that own them (no copies):
 
-- ``tor_lab`` (tests/tor/conftest.py): private Tor network + the fixture forum as an onion service;
+- ``tor_lab`` (tests/tor/lab_fixture.py, registered once in tests/conftest.py): private Tor
+  network + the fixture forum as an onion service;
 - ``es_node`` (tests/es/conftest.py): a real Elasticsearch node, here on its own port
   (``DARKWATCH_E2E_ES_TEST_PORT``, default 9260) so it never clashes with the ES suite's 9250;
 - ``smtp_server`` / ``webhook_server`` (tests/alerts/conftest.py): aiosmtpd and an HTTP webhook
@@ -17,7 +18,6 @@ import pytest
 
 from tests.alerts import conftest as _alerts
 from tests.es import conftest as _es
-from tests.tor.conftest import tor_lab  # noqa: F401 (session fixture, re-exported)
 
 E2E_ES_PORT = os.environ.get("DARKWATCH_E2E_ES_TEST_PORT", "9260")
 
