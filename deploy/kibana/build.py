@@ -69,7 +69,8 @@ def terms(field: str, size: int, schema: str = "segment", id_: str = "2") -> dic
 
 
 ALERT_COLUMNS = ["darkwatch.alert.level", "darkwatch.alert.status", "rule.name", "darkwatch.forum",
-                 "darkwatch.thread.title", "darkwatch.alert.count", "darkwatch.masked", "url.full"]
+                 "darkwatch.thread.title", "darkwatch.alert.count", "darkwatch.alert.related_rules",
+                 "darkwatch.masked", "url.full"]
 
 
 def build() -> list[dict]:
