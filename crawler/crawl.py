@@ -134,6 +134,13 @@ def prepare(cfg: Config, forums: list[ForumConfig], direct: bool,
                 why = direct_refusal(url)
                 if why:
                     raise CrawlRefused(f"forum {f.name}: {why}", 2)
+    if cfg.alerts.channels:
+        from crawler.alerts.notify import validate_channels
+
+        problems = validate_channels(cfg.alerts.channels)
+        if problems:  # like a broken rule: say it now, not after an hour of silent alerts
+            listed = "\n".join(f"  {p}" for p in problems)
+            raise CrawlRefused(f"invalid alert channel(s), crawl not started:\n{listed}", 2)
     rules = None
     if cfg.rules.enabled:
         rules = load_rules(cfg)
@@ -198,7 +205,13 @@ def run_crawl(
             progress(f"{forum.name}: skipped, another crawl holds its lock ({lock.holder()})")
             forums.remove(forum)
             skipped.append(ForumResult(forum=forum.name, status="skipped"))
-    store = open_state(cfg)
+    try:
+        store = open_state(cfg)
+    except Exception as exc:  # sqlite3.Error, OSError: a path that is a directory, no space...
+        for lock in locks:
+            lock.release()
+        raise CrawlRefused(f"cannot open the state store {cfg.store.sqlite}: {exc} "
+                           "(store.sqlite must be a writable file path)", 2) from None
     sink = open_sink(cfg, store)
     notifier = open_notifier(cfg)
     started, t0 = utcnow_iso(), time.monotonic()

@@ -130,10 +130,13 @@ class MetricsState:
     def write(self, path: str | os.PathLike[str]) -> None:
         """Atomic: written beside the target, then renamed over it."""
         path = os.fspath(path)
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        # node_exporter (another user) reads the file: world-readable, never world-writable,
+        # whatever the caller's umask.
+        os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o755, exist_ok=True)
         registry = CollectorRegistry(auto_describe=False)
         registry.register(self)  # type: ignore[arg-type]
         write_to_textfile(path, registry)
+        os.chmod(path, 0o644)
 
 
 def record_crawl(state: MetricsState, result: Any, now: float) -> None:

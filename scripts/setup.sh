@@ -18,6 +18,7 @@ command -v tor >/dev/null 2>&1 || need+=(tor)
 command -v tor-gencert >/dev/null 2>&1 || need+=(tor)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)   # unit files are verified in tests
+command -v strace >/dev/null 2>&1 || need+=(strace)   # tests/security: the no-leak proof
 if [ "$want_es" = 1 ]; then
   command -v mvn >/dev/null 2>&1 || need+=(maven)
   command -v java >/dev/null 2>&1 || need+=(default-jre-headless)

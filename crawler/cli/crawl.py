@@ -88,8 +88,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"store unavailable: {result.spooled} document(s) kept in the spool; they are sent "
               "on the next run or by `darkwatch spool replay`", file=sys.stderr)
     if args.report:
-        with open(args.report, "w", encoding="utf-8") as fh:
-            json.dump(result.to_dict(), fh, indent=2)
+        write_private(args.report, json.dumps(result.to_dict(), indent=2))
     # Store down outranks a failed forum: the SOC sees neither the posts nor the alerts.
     code = EXIT_STORE if result.spooled else EXIT_PARTIAL if result.failed else EXIT_OK
     if args.gap_check:
@@ -150,3 +149,13 @@ def check_gaps(cfg: Config) -> None:
         if notifier is not None:
             notifier.notify(gaps)
             notifier.close()
+
+
+def write_private(path: str, text: str) -> None:
+    """Owner-only, whatever the umask: reports name forums, URLs and error details."""
+    import os
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing report keeps its old mode on open
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)

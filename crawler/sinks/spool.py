@@ -200,7 +200,8 @@ class Spool:
         with self._lock:
             self._forget(path)
         tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as fh:
+        # 0600 like the segments it replaces (open() would leave the mode to the umask).
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
             for r in remaining:
                 fh.write(r.line())
             fh.flush()

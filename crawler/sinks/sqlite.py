@@ -79,7 +79,13 @@ def _private_file(path: str) -> None:
         return
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    os.close(fd)
+    try:
+        # A store that already exists (restored backup, made by the sqlite3 shell) keeps its
+        # mode on open: the evidence copy holds clear identifiers, so make it private again.
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
 
 
 class SqliteStore:
