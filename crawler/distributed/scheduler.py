@@ -75,8 +75,13 @@ class DistributedScheduler(Scheduler):
                     self.queue.push(request)
                     if self.stats:
                         self.stats.inc_value("scheduler/enqueued/redis")
-                elif self.stats:
-                    self.stats.inc_value("dupefilter/filtered")
+                else:
+                    # A redirect/retry of an in-flight request that lands on a page already
+                    # seen ends here: its slot must be freed, or the round never ends.
+                    self.queue.ack(request.meta.get("darkwatch_token"))
+                    request.meta.pop("darkwatch_token", None)
+                    if self.stats:
+                        self.stats.inc_value("dupefilter/filtered")
             except RedisError as exc:
                 self._down(exc)
                 return

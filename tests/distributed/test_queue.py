@@ -1,0 +1,95 @@
+"""The reliable queue and scheduler against a real redis-server: pop, ack, hand-over, dead workers."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import redis
+from scrapy.http import Request
+from scrapy.settings import Settings
+
+from crawler.distributed import keys
+from crawler.distributed.queue import inflight_key, requeue_dead, round_pending
+from crawler.distributed.scheduler import DistributedScheduler
+
+
+class Spider(SimpleNamespace):
+    """Just what the scheduler reads: a name, readiness, no cookies; callbacks by name."""
+
+    def parse_board(self, response):  # pragma: no cover - never called here
+        return None
+
+
+def scheduler(url: str, worker: str) -> tuple[DistributedScheduler, Spider]:
+    settings = Settings({"REDIS_URL": url, "DARKWATCH_WORKER_ID": worker,
+                         "SCHEDULER_QUEUE_KEY": keys.queue("%(spider)s"),
+                         "SCHEDULER_DUPEFILTER_KEY": keys.dupefilter("%(spider)s"),
+                         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter"})
+    s = DistributedScheduler.from_settings(settings)
+    spider = Spider(name="f", ready=True, cookies=None)
+    s.open(spider)
+    return s, spider
+
+
+def req(spider: Spider, url: str) -> Request:
+    return Request(url, callback=spider.parse_board)
+
+
+def test_pop_moves_to_inflight_and_ack_frees_it(redis_server):
+    s, spider = scheduler(redis_server.url, "w1")
+    s.enqueue_request(req(spider, "http://127.0.0.1/a"))
+    assert round_pending(s.server, "f") == 1
+    got = s.next_request()
+    assert got.url == "http://127.0.0.1/a" and got.meta["darkwatch_token"].startswith("w1|")
+    assert round_pending(s.server, "f") == 1  # in flight, not done
+    s.ack(got)
+    assert round_pending(s.server, "f") == 0
+
+
+def test_a_redirect_to_a_page_already_seen_frees_its_slot(redis_server):
+    s, spider = scheduler(redis_server.url, "w1")
+    s.enqueue_request(req(spider, "http://127.0.0.1/a"))
+    s.enqueue_request(req(spider, "http://127.0.0.1/b"))
+    first = s.next_request()
+    # "a" redirects to "b" (already queued): the duplicate is dropped, its token released.
+    s.enqueue_request(first.replace(url="http://127.0.0.1/b"))
+    assert round_pending(s.server, "f") == 1  # only "b" left
+    second = s.next_request()
+    s.ack(second)
+    assert round_pending(s.server, "f") == 0
+
+
+def test_a_retry_hands_its_slot_back_to_the_queue(redis_server):
+    s, spider = scheduler(redis_server.url, "w1")
+    s.enqueue_request(req(spider, "http://127.0.0.1/a"))
+    got = s.next_request()
+    s.enqueue_request(got.replace(dont_filter=True))  # RetryMiddleware's copy keeps the meta
+    client = redis.Redis.from_url(redis_server.url)
+    assert client.hlen(inflight_key("f")) == 0 and client.llen(keys.queue("f")) == 1
+    s.ack(s.next_request())
+    assert round_pending(s.server, "f") == 0
+
+
+def test_requests_of_a_dead_worker_are_requeued_not_those_of_a_live_one(redis_server):
+    client = redis.Redis.from_url(redis_server.url)
+    dead, _ = scheduler(redis_server.url, "dead")
+    live, spider = scheduler(redis_server.url, "live")
+    for u in ("http://127.0.0.1/1", "http://127.0.0.1/2"):
+        dead.enqueue_request(req(spider, u))
+    client.set(keys.worker("live"), "1", ex=30)  # "dead" never heart-beats
+    dead.next_request()
+    live.next_request()
+    assert requeue_dead(client, "f") == 1
+    assert client.llen(keys.queue("f")) == 1 and client.hlen(inflight_key("f")) == 1
+    assert client.hget(keys.stats("f"), "darkwatch/warnings/requeued") == b"1"
+
+
+def test_redis_down_buffers_pushes_and_acks(redis_server):
+    s, spider = scheduler(redis_server.url, "w1")
+    s.enqueue_request(req(spider, "http://127.0.0.1/a"))
+    got = s.next_request()
+    redis_server.stop()
+    s.enqueue_request(req(spider, "http://127.0.0.1/child"))  # buffered, not lost
+    s.ack(got)  # buffered too
+    assert s.next_request() is None and s.has_pending_requests()
+    assert len(s.unsent) == 1 and len(s.unacked) == 1
