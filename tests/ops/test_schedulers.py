@@ -267,3 +267,19 @@ def test_env_example_covers_every_variable_the_configs_use():
     assert used, "the compose config must take its secrets from the environment"
     names = {m.group(1) for line in ENV_EXAMPLE.read_text().splitlines() if (m := ENV_ASSIGN.match(line))}
     assert used - names == set()
+
+
+@pytest.mark.parametrize("unit", ["darkwatch-worker.service", "darkwatch-daemon.service"])
+def test_long_running_units_pass_verify_and_restart_on_failure(unit, tmp_path):
+    tool = shutil.which("systemd-analyze")
+    assert tool, "systemd-analyze is missing: apt-get install systemd"
+    text = _installed((UNITS / unit).read_text())
+    (tmp_path / unit).write_text(text)
+    res = subprocess.run([tool, "verify", "--man=no", str(tmp_path / unit)],
+                         capture_output=True, text=True, timeout=60)
+    ours = [ln for ln in res.stderr.splitlines() if unit in ln]
+    assert res.returncode == 0 and ours == [], res.stderr
+    svc = settings(UNITS / unit, "Service")
+    assert svc["Type"] == ["simple"] and svc["Restart"] == ["on-failure"]
+    assert svc["User"] == ["darkwatch"] and svc["NoNewPrivileges"] == ["yes"]
+    assert settings(UNITS / unit, "Install")["WantedBy"] == ["multi-user.target"]
