@@ -14,6 +14,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -55,11 +57,35 @@ def write_cfg(tmp_path: Path, lab: Lab, concurrency: int = 2) -> Path:
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "DW_PASS": "s3cret-lab"}
 
 
-def start_worker(url: str, cfg: Path, wid: str, log: Path) -> subprocess.Popen:
+def start_worker(url: str, cfg: Path, wid: str, log: Path, direct: bool = True) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "crawler", "worker", url, "-c", str(cfg), "--direct",
-         "--id", wid, "--exit-when-idle", "3"],
+        [sys.executable, "-m", "crawler", "worker", url, "-c", str(cfg),
+         *(["--direct"] if direct else []), "--id", wid, "--exit-when-idle", "3"],
         cwd=REPO, env=ENV, stdout=subprocess.DEVNULL, stderr=log.open("w"))
+
+
+@contextmanager
+def worker_pool(url: str, cfg: Path, logs: Path, ids: tuple[str, ...] = ("w1", "w2"),
+                direct: bool = True) -> Iterator[list[subprocess.Popen]]:
+    """Workers for one round; on a clean exit of the block each must have exited 0 (idle)."""
+    procs = [start_worker(url, cfg, wid, logs / f"{wid}.log", direct) for wid in ids]
+    try:
+        yield procs
+        for w in procs:
+            if w.returncode is None:
+                assert w.wait(60) == 0
+            else:
+                assert w.returncode in (0, -signal.SIGKILL)
+    finally:
+        for w in procs:
+            if w.poll() is None:
+                w.kill()
+
+
+def finish(coord: subprocess.Popen) -> tuple[str, str]:
+    out, err = coord.communicate(timeout=240)
+    assert coord.returncode == 0, out + err
+    return out, err
 
 
 def coordinate(url: str, cfg: Path, report: Path, timeout: float = 240) -> subprocess.Popen:
@@ -98,17 +124,8 @@ def max_in_window(times: list[float], window: float) -> int:
 
 def test_two_workers_store_every_post_once_and_hold_the_forum_rate(redis_server, lab, tmp_path):
     cfg = write_cfg(tmp_path, lab)
-    workers = [start_worker(redis_server.url, cfg, f"w{i}", tmp_path / f"w{i}.log") for i in (1, 2)]
-    try:
-        coord = coordinate(redis_server.url, cfg, tmp_path / "report.json")
-        out, err = coord.communicate(timeout=240)
-        assert coord.returncode == 0, out + err
-        for w in workers:
-            assert w.wait(60) == 0
-    finally:
-        for w in workers:
-            if w.poll() is None:
-                w.kill()
+    with worker_pool(redis_server.url, cfg, tmp_path):
+        finish(coordinate(redis_server.url, cfg, tmp_path / "report.json"))
     assert_every_post_once(lab, cfg)
 
     report = json.loads((tmp_path / "report.json").read_text())
@@ -146,9 +163,7 @@ def test_two_workers_store_every_post_once_and_hold_the_forum_rate(redis_server,
 def test_a_killed_worker_loses_nothing(redis_server, lab, tmp_path):
     cfg = write_cfg(tmp_path, lab, concurrency=4)
     client = redis.Redis.from_url(redis_server.url)
-    w1 = start_worker(redis_server.url, cfg, "w1", tmp_path / "w1.log")
-    w2 = start_worker(redis_server.url, cfg, "w2", tmp_path / "w2.log")
-    try:
+    with worker_pool(redis_server.url, cfg, tmp_path) as (w1, _w2):
         coord = coordinate(redis_server.url, cfg, tmp_path / "report.json")
         # Kill w1 while it holds requests in flight (popped, not finished).
         deadline, held = time.monotonic() + 60, []
@@ -161,13 +176,7 @@ def test_a_killed_worker_loses_nothing(redis_server, lab, tmp_path):
         assert held, "w1 never held a request in flight"
         w1.send_signal(signal.SIGKILL)
         w1.wait(10)
-        out, err = coord.communicate(timeout=240)
-        assert coord.returncode == 0, out + err
-        assert w2.wait(60) == 0
-    finally:
-        for w in (w1, w2):
-            if w.poll() is None:
-                w.kill()
+        finish(coord)
     assert_every_post_once(lab, cfg)
     report = json.loads((tmp_path / "report.json").read_text())
     requeued = sum(f["warnings"].get("requeued", 0) for f in report["forums"])
@@ -179,14 +188,8 @@ def test_second_coordinator_skips_locked_forums(redis_server, lab, tmp_path):
     cfg = write_cfg(tmp_path, lab)
     client = redis.Redis.from_url(redis_server.url)
     client.set("darkwatch:mybb:lock", "someone-else", ex=60)
-    w = start_worker(redis_server.url, cfg, "w1", tmp_path / "w1.log")
-    try:
-        coord = coordinate(redis_server.url, cfg, tmp_path / "report.json")
-        out, err = coord.communicate(timeout=240)
-        assert coord.returncode == 0, out + err
-    finally:
-        w.terminate()
-        w.wait(30)
+    with worker_pool(redis_server.url, cfg, tmp_path, ids=("w1",)):
+        out, err = finish(coordinate(redis_server.url, cfg, tmp_path / "report.json"))
     assert "mybb: skipped" in out and "another round holds its lock" in err
     report = json.loads((tmp_path / "report.json").read_text())
     assert {f["forum"]: f["status"] for f in report["forums"]} == {"phpbb": "ok", "mybb": "skipped"}
@@ -214,24 +217,18 @@ def test_redis_outage_mid_round_loses_nothing(tmp_path, lab):
 
     server = RedisServer(str(tmp_path), persistent=True).start()
     cfg = write_cfg(tmp_path, lab)
-    workers = [start_worker(server.url, cfg, f"w{i}", tmp_path / f"w{i}.log") for i in (1, 2)]
     try:
-        coord = coordinate(server.url, cfg, tmp_path / "report.json")
-        deadline = time.monotonic() + 60
-        while len(lab.server.requests) < 40 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        server.stop()
-        down_at = len(lab.server.requests)
-        time.sleep(3)
-        server.start()
-        out, err = coord.communicate(timeout=240)
-        assert coord.returncode == 0, out + err
-        for w in workers:
-            assert w.wait(60) == 0
+        with worker_pool(server.url, cfg, tmp_path):
+            coord = coordinate(server.url, cfg, tmp_path / "report.json")
+            deadline = time.monotonic() + 60
+            while len(lab.server.requests) < 40 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            server.stop()
+            down_at = len(lab.server.requests)
+            time.sleep(3)
+            server.start()
+            finish(coord)
     finally:
-        for w in workers:
-            if w.poll() is None:
-                w.kill()
         server.stop()
     assert down_at < len(lab.server.requests), "the outage came after the round had finished"
     logs = "".join((tmp_path / f"w{i}.log").read_text() for i in (1, 2))
