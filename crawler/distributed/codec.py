@@ -13,7 +13,7 @@ from typing import Any
 
 ALLOWED_CLASSES = {"scrapy.http.request.form.FormRequest"}
 # Transient meta that must not travel with a request to another worker.
-DROP_META = ("download_latency", "download_slot", "darkwatch_token", "_dw_local")
+DROP_META = ("download_latency", "download_slot", "darkwatch_token", "_dw_local", "_dw_df")
 
 
 def _enc(obj: Any) -> Any:

@@ -142,7 +142,18 @@ def run_distributed(cfg: Config, redis_url: str, forum_names: list[str] | None =
             for name in list(active):
                 forum, run_id, f0 = active[name]
                 try:
-                    server.eval(RENEW, 1, keys.lock(name), round_id, LOCK_TTL)
+                    if not server.eval(RENEW, 1, keys.lock(name), round_id, LOCK_TTL):
+                        # Redis was gone longer than the lock's TTL and another round took the
+                        # forum: its keys are not ours any more; report and leave them alone.
+                        res = ForumResult(forum=name, status="failed", duration=time.monotonic() - f0,
+                                          finish_reason="lock-lost", errors={"lock-lost": 1},
+                                          error_samples=[{"kind": "lock-lost", "message":
+                                                          "the forum's lock expired while Redis was "
+                                                          "unreachable and another round took it"}])
+                        store.finish_run(run_id, res.status, _asdict(res))
+                        results.append(res)
+                        del active[name]
+                        continue
                     requeue_dead(server, name)
                     pending = round_pending(server, name)
                 except redis.RedisError as exc:
@@ -156,13 +167,13 @@ def run_distributed(cfg: Config, redis_url: str, forum_names: list[str] | None =
                     res = round_result(server, name, time.monotonic() - f0, timed_out)
                     store.finish_run(run_id, res.status, _asdict(res))
                     results.append(res)
-                    server.delete(keys.job(name))
+                    server.eval(RELEASE, 1, keys.job(name), round_id)
                     server.eval(RELEASE, 1, keys.lock(name), round_id)
                     del active[name]
     finally:
         for name in active:  # interrupted: free the locks so the next round can start
             try:
-                server.delete(keys.job(name))
+                server.eval(RELEASE, 1, keys.job(name), round_id)
                 server.eval(RELEASE, 1, keys.lock(name), round_id)
             except redis.RedisError:
                 pass

@@ -25,6 +25,7 @@ from crawler.distributed.queue import ReliableQueue
 logger = logging.getLogger(__name__)
 
 LOCAL = "_dw_local"
+DF_CHECKED = "_dw_df"
 
 
 class DistributedScheduler(Scheduler):
@@ -35,6 +36,7 @@ class DistributedScheduler(Scheduler):
         self.local: deque[Any] = deque()
         self.unsent: deque[Any] = deque()  # shared requests waiting for Redis to come back
         self.unacked: deque[str] = deque()  # acks waiting for Redis to come back
+        self.held: set[str] = set()  # tokens popped by this worker, not yet acked or handed back
         self._redis_down_since: float | None = None
 
     @classmethod
@@ -70,21 +72,37 @@ class DistributedScheduler(Scheduler):
     def _flush_unsent(self) -> None:
         while self.unsent:
             request = self.unsent[0]
+            token = request.meta.get("darkwatch_token")
             try:
-                if request.dont_filter or not self.df.request_seen(request):
+                # Checked once: if the push then fails (Redis gone), the retry must not find
+                # its own fingerprint and drop the request as a duplicate.
+                if (request.dont_filter or request.meta.get(DF_CHECKED)
+                        or not self.df.request_seen(request)):
+                    request.meta[DF_CHECKED] = True
                     self.queue.push(request)
                     if self.stats:
                         self.stats.inc_value("scheduler/enqueued/redis")
                 else:
                     # A redirect/retry of an in-flight request that lands on a page already
                     # seen ends here: its slot must be freed, or the round never ends.
-                    self.queue.ack(request.meta.get("darkwatch_token"))
+                    self.queue.ack(token)
                     request.meta.pop("darkwatch_token", None)
+                    on_dropped = getattr(self.spider, "on_dropped", None)
+                    if on_dropped is not None:
+                        on_dropped(request)  # a redirect loop is reported, not swallowed
                     if self.stats:
                         self.stats.inc_value("dupefilter/filtered")
             except RedisError as exc:
                 self._down(exc)
                 return
+            except (TypeError, ValueError) as exc:  # not serialisable: drop it loudly, free its slot
+                logger.error("request %s cannot be queued (%s); dropped", request.url, exc)
+                try:
+                    self.queue.ack(token)
+                except RedisError as down:
+                    self._down(down)
+                    return
+            self.held.discard(token)
             self.unsent.popleft()
             self._up()
 
@@ -105,6 +123,7 @@ class DistributedScheduler(Scheduler):
             return None
         self._up()
         if request is not None:
+            self.held.add(request.meta["darkwatch_token"])
             if self.stats:
                 self.stats.inc_value("scheduler/dequeued/redis")
             cookies = getattr(self.spider, "cookies", None)
@@ -124,6 +143,7 @@ class DistributedScheduler(Scheduler):
     def ack(self, request: Any) -> None:
         token = request.meta.pop("darkwatch_token", None)
         if token:
+            self.held.discard(token)
             self.unacked.append(token)
             if not self.unsent:
                 self._flush_acks()
@@ -136,6 +156,28 @@ class DistributedScheduler(Scheduler):
                 self._down(exc)
                 return
             self.unacked.popleft()
+
+    def reconcile(self) -> int:
+        """Re-queue this worker's in-flight entries it does not hold: a pop whose reply was lost
+        (Redis went away mid-call) left one behind, and this worker's heartbeat keeps it from
+        the dead-worker sweep. Runs on the reactor thread, so no pop is half-done meanwhile."""
+        from crawler.distributed.queue import REQUEUE
+
+        prefix = f"{self.worker_id}|"
+        try:
+            fields = [f.decode() if isinstance(f, bytes) else f
+                      for f in self.server.hkeys(self.queue.inflight)]
+            moved = 0
+            for field in fields:
+                if field.startswith(prefix) and field not in self.held and field not in self.unacked:
+                    moved += int(self.server.eval(REQUEUE, 2, self.queue.key, self.queue.inflight,
+                                                  field))
+        except RedisError as exc:
+            self._down(exc)
+            return 0
+        if moved:
+            logger.warning("re-queued %d orphaned in-flight request(s) of this worker", moved)
+        return moved
 
     # -- Redis health ----------------------------------------------------------------------
     def _down(self, exc: Exception) -> None:

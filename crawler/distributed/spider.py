@@ -12,10 +12,14 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from redis.exceptions import RedisError
+from scrapy.exceptions import DropItem
 from scrapy.http import Request
 
 from crawler.distributed import keys
@@ -25,12 +29,42 @@ from crawler.spiders.forum import MAX_ERROR_SAMPLES, ForumSpider
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class AckMarker:
+    """Yielded after a callback's last output: acked by :class:`AckPipeline` once everything
+    before it has been through the pipelines (``CONCURRENT_ITEMS=1``), and its follow-up
+    requests queued. Scrapy reads a callback's whole output before processing it, so acking
+    at the end of the generator would ack too early."""
+
+    token: str
+
+
+class AckPipeline:
+    """First item pipeline of a worker: acks markers, passes everything else."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> AckPipeline:
+        return cls(crawler)
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, AckMarker):
+            self.crawler.spider.ack_token(item.token)
+            raise DropItem("acked", log_level="DEBUG")
+        return item
+
+
 def acking(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Ack the request once the callback's output has been consumed (or it raised)."""
+    """Ack the request after the callback's output has been processed (or when it raised)."""
 
     @functools.wraps(method)
     def wrapper(self: DistributedForumSpider, response_or_failure: Any, *a: Any, **kw: Any) -> Iterator:
         request = getattr(response_or_failure, "request", None)
+        meta = getattr(request, "meta", {}) if request is not None else {}
+        tokens = [t for t in (meta.get("darkwatch_token"), meta.get("darkwatch_held")) if t]
+        self.sync_round()
         hold = False
         try:
             for out in method(self, response_or_failure, *a, **kw) or ():
@@ -40,12 +74,14 @@ def acking(method: Callable[..., Any]) -> Callable[..., Any]:
                     out.meta[LOCAL] = True
                     hold = True
                 yield out
-        finally:
-            if request is not None and not hold:
-                self.ack(request)
-            held = getattr(request, "meta", {}).get("darkwatch_held") if request is not None else None
-            if held and not hold:
-                self.ack_token(held)
+        except Exception:
+            if not hold:
+                for t in tokens:
+                    self.ack_token(t)
+            raise
+        if not hold:
+            for t in tokens:
+                yield AckMarker(t)
 
     return wrapper
 
@@ -55,6 +91,29 @@ class DistributedForumSpider(ForumSpider):
         super().__init__(*args, **kwargs)
         self.redis = redis
         self.ready = not self.forum_config.auth.login
+        self.round_id: str | None = None
+        self._round_checked = 0.0
+
+    # -- rounds: a long-lived worker starts each round with a clean slate -------------------
+    def sync_round(self) -> None:
+        """Per-round state (pages seen, budget, relogins, "now") is reset when a new round
+        starts; checked at most once a second."""
+        now = time.monotonic()
+        if now - self._round_checked < 1.0:
+            return
+        self._round_checked = now
+        try:
+            current = self.redis.get(keys.job(self.forum_config.name))
+        except RedisError:
+            return
+        current = current.decode() if isinstance(current, bytes) else current
+        if current and current != self.round_id:
+            self.round_id = current
+            self.seen.clear()
+            self.dirty_threads.clear()
+            self.pages_scheduled = 0
+            self.relogins = 0
+            self.now = datetime.now(UTC)
 
     # -- start: log in locally; the coordinator seeds the board pages ---------------------
     async def start(self):  # noqa: ANN201 - Scrapy's signature
@@ -72,6 +131,11 @@ class DistributedForumSpider(ForumSpider):
         for req in super().handle_logged_out(response):
             req.meta["darkwatch_held"] = response.request.meta.get("darkwatch_token")
             yield req
+
+    def on_login_error(self) -> None:
+        # A login that cannot be fetched must not leave the worker idle for ever: go on, and
+        # let the login wall be met (and reported, or relogged) on the pages themselves.
+        self.ready = True
 
     # -- shared budget and dedupe ----------------------------------------------------------
     def _claim(self, url: str, force: bool = False) -> bool:
@@ -102,11 +166,16 @@ class DistributedForumSpider(ForumSpider):
     def ack_token(self, token: str) -> None:
         self.ack(Request("data:,", meta={"darkwatch_token": token}))
 
+    def on_error(self, failure: Any):  # noqa: ANN201
+        if failure.request.meta.get("darkwatch_kind") == "login" and not self.ready:
+            self.on_login_error()
+        yield from ForumSpider.on_error(self, failure)
+
     parse_board = acking(ForumSpider.parse_board)
     parse_thread = acking(ForumSpider.parse_thread)
     parse_login_page = acking(ForumSpider.parse_login_page)
     after_login = acking(ForumSpider.after_login)
-    on_error = acking(ForumSpider.on_error)
+    on_error = acking(on_error)
 
     # -- failures are shared with the coordinator -------------------------------------------
     def fail(self, kind: str, message: str) -> None:

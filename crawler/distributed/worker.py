@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -30,7 +31,9 @@ DEFAULT_HTTP = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
 
 
 def default_worker_id() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}"
+    # A random part: a restarted container has the same host name and pid 1, and must not
+    # look like the worker whose in-flight requests it should re-queue.
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
 def worker_settings(cfg: Config, forum: ForumConfig, direct: bool, redis_url: str,
@@ -55,6 +58,10 @@ def worker_settings(cfg: Config, forum: ForumConfig, direct: bool, redis_url: st
         DARKWATCH_RATE_INNER_HANDLER=inner,
         DOWNLOAD_HANDLERS={**s.get("DOWNLOAD_HANDLERS", {}), "http": HANDLER, "https": HANDLER},
         CLOSESPIDER_PAGECOUNT=0,  # the budget is per round, in Redis
+        # In order, one at a time: a request's ack marker is processed after its posts are
+        # stored and its follow-up requests queued (see crawler.distributed.spider.AckMarker).
+        CONCURRENT_ITEMS=1,
+        ITEM_PIPELINES={**s.get("ITEM_PIPELINES", {}), "crawler.distributed.spider.AckPipeline": 10},
     )
     return s
 
@@ -102,6 +109,10 @@ def run_worker(cfg: Config, redis_url: str, forum_names: list[str] | None = None
             logger.error("worker %s: heartbeat failed (%s)", worker_id, exc)
 
     def housekeeping() -> None:
+        for crawler in crawlers:
+            sched = getattr(getattr(crawler, "engine", None), "scheduler", None)
+            if sched is not None and hasattr(sched, "reconcile"):
+                sched.reconcile()
         try:
             for f in forums:
                 requeue_dead(server, f.name)

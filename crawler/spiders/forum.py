@@ -128,7 +128,9 @@ class ForumSpider(scrapy.Spider):
             yield FormRequest.from_response(
                 response, formcss=form or None, formdata={ufield: login.username, pfield: login.password},
                 callback=self.after_login, errback=self.on_error, dont_filter=True,
-                cb_kwargs={"then": then}, meta={"darkwatch_kind": "login"},
+                cb_kwargs={"then": then},
+                meta={"darkwatch_kind": "login",
+                      **{k: response.meta[k] for k in ("darkwatch_held",) if response.meta.get(k)}},
             )
         except ValueError as exc:
             self.fail("login-failed", f"no login form on {response.url} ({exc}); "
@@ -167,6 +169,11 @@ class ForumSpider(scrapy.Spider):
             self.relogins += 1
             self.crawler.stats.inc_value("darkwatch/relogins")
             retry = response.request.replace(dont_filter=True)
+            hops = response.meta.get("redirect_urls")
+            if hops:  # the page redirected to the login form: after login, ask for the page
+                retry = retry.replace(url=hops[0], meta={
+                    k: v for k, v in response.meta.items()
+                    if k in (*THREAD_META, "darkwatch_kind", "darkwatch_token")})
             retry.meta["darkwatch_relogin"] = True
             yield Request(login.url, callback=self.parse_login_page, errback=self.on_error,
                           dont_filter=True, cb_kwargs={"then": [retry]},
@@ -190,7 +197,7 @@ class ForumSpider(scrapy.Spider):
         if not page.threads and self.looks_logged_out(response, page.logged_out):
             yield from self.handle_logged_out(response)
             return
-        if not page.threads and self.explain_empty(response):
+        if not page.threads and not page.subboards and self.explain_empty(response):
             return
         for row in page.threads:
             if origin(row.url) not in self.allowed_origins:
@@ -303,7 +310,8 @@ class ForumSpider(scrapy.Spider):
         meta = request.meta
         if meta.get("darkwatch_kind") == "thread" and meta.get("resumed"):
             # The remembered last page is gone (posts deleted, paging changed): start over.
-            retry = self.thread_request(meta["thread_url"], {**meta, "resumed": False}, force=True)
+            keep = {k: meta[k] for k in THREAD_META if k in meta}  # not spent retries or redirects
+            retry = self.thread_request(meta["thread_url"], {**keep, "resumed": False}, force=True)
             if retry is not None:
                 self.warn("resume", f"{request.url}: {reason}; re-reading thread from page 1")
                 yield retry

@@ -93,3 +93,20 @@ def test_redis_down_buffers_pushes_and_acks(redis_server):
     s.ack(got)  # buffered too
     assert s.next_request() is None and s.has_pending_requests()
     assert len(s.unsent) == 1 and len(s.unacked) == 1
+
+
+def test_an_orphaned_pop_of_a_live_worker_is_requeued(redis_server):
+    """Redis went away mid-pop: the entry moved to in-flight but the worker never got it."""
+    from crawler.distributed.queue import POP
+
+    s, spider = scheduler(redis_server.url, "w1")
+    s.enqueue_request(req(spider, "http://127.0.0.1/a"))
+    s.enqueue_request(req(spider, "http://127.0.0.1/b"))
+    held = s.next_request()  # a real pop: held by the worker
+    client = redis.Redis.from_url(redis_server.url)
+    client.eval(POP, 3, keys.queue("f"), inflight_key("f"), keys.tokens(), "w1")  # reply "lost"
+    assert client.llen(keys.queue("f")) == 0 and client.hlen(inflight_key("f")) == 2
+    assert s.reconcile() == 1  # the orphan only, not the request the worker holds
+    assert client.llen(keys.queue("f")) == 1
+    s.ack(held)
+    assert round_pending(client, "f") == 1
