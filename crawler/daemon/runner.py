@@ -185,7 +185,14 @@ class Daemon:
         if self.opts.direct:
             cmd.append("--direct")
         # Own process group: a terminal's Ctrl-C reaches the daemon only; it stops children itself.
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, process_group=0)
+        try:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, process_group=0)
+        except OSError as exc:  # no fork (memory, pids): this forum waits; the daemon lives on
+            with contextlib.suppress(OSError):
+                os.unlink(report)
+            self.scheduler.started(forum.name, now)
+            logger.error("forum %s: crawl not started: %s", forum.name, exc, extra={"forum": forum.name})
+            return
         self.children[forum.name] = Child(forum.name, proc, report, now)
         self.scheduler.started(forum.name, now)
         logger.info("forum %s: crawl started (pid %d)", forum.name, proc.pid, extra={"forum": forum.name})
