@@ -31,6 +31,11 @@ return 0
 RETRY_SECONDS = 2.0
 
 
+def margin(delay: float) -> float:
+    """Safety margin added to a forum's delay between two grants: 10%, at least 10 ms."""
+    return max(0.010, 0.1 * delay)
+
+
 class RateLimitedDownloadHandler:
     """Wraps the real http(s) handler (direct or Tor) and waits for the forum's slot.
 
@@ -50,7 +55,11 @@ class RateLimitedDownloadHandler:
         self.inner = build_from_crawler(load_object(settings.get("DARKWATCH_RATE_INNER_HANDLER")),
                                         crawler)
         self.server = get_redis_from_settings(settings)
-        self.delay_us = int(settings.getfloat("DARKWATCH_GLOBAL_DELAY", 0.0) * 1_000_000)
+        delay = settings.getfloat("DARKWATCH_GLOBAL_DELAY", 0.0)
+        # Grants are spaced a little wider than the delay: a send can lag its grant (a busy
+        # event loop, a worker's first connection), and the forum must still never see more
+        # than one request per ``delay`` over any window.
+        self.delay_us = int((delay + margin(delay)) * 1_000_000) if delay > 0 else 0
         self._take = self.server.register_script(TAKE_SLOT)
 
     @classmethod

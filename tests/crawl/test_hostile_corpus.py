@@ -23,7 +23,7 @@ from crawler.lab.forum import FixtureForum
 from crawler.lab.forum_content import FAULT_BOARD
 from crawler.lab.forum_faults import FAULTS, bomb
 from tests.crawl.conftest import Lab
-from tests.helpers import REPO, write_config
+from tests.helpers import REPO, figure, write_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -48,7 +48,7 @@ def test_every_fault_has_an_expectation():
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
+def corpus(tmp_path_factory, request):
     tmp = tmp_path_factory.mktemp("hostile")
     bomb("gzip"), bomb("deflate")  # built once (about a second each) before the clock starts
     server = FixtureForum(seed=1, skins=("phpbb", "mybb"), slow_delay=10.0)
@@ -69,9 +69,9 @@ def corpus(tmp_path_factory):
             cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
         seconds = time.monotonic() - t0
         rss_mb = int(res.stderr.rsplit("peak-rss-kb", 1)[1].split()[0]) / 1024
-        print(f"\n[hostile corpus] {len(FAULTS)} hostile pages + a healthy forum: crawl finished in "
-              f"{seconds:.1f}s, exit {res.returncode}, peak RSS {rss_mb:.0f} MB "
-              f"(limit {RSS_LIMIT_MB} MB)")
+        figure(request, f"\n[hostile corpus] {len(FAULTS)} hostile pages + a healthy forum: crawl "
+                        f"finished in {seconds:.1f}s, exit {res.returncode}, peak RSS {rss_mb:.0f} MB "
+                        f"(limit {RSS_LIMIT_MB} MB)")
         report = {f["forum"]: f for f in json.loads((tmp / "report.json").read_text())["forums"]}
         db = sqlite3.connect(tmp / "darkwatch.db")
         stored = db.execute("SELECT forum, thread_url, post_id, text FROM posts").fetchall()

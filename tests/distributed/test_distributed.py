@@ -25,7 +25,7 @@ import yaml
 
 from crawler.lab.forum import FixtureForum
 from tests.crawl.conftest import Lab
-from tests.helpers import REPO
+from tests.helpers import REPO, figure
 
 DELAY = 0.05  # seconds between two requests to one forum, across all workers
 LOGIN_PATHS = ("/phpbb/ucp.php", "/phpbb/index.php")
@@ -123,7 +123,8 @@ def max_in_window(times: list[float], window: float) -> int:
     return best
 
 
-def test_two_workers_store_every_post_once_and_hold_the_forum_rate(redis_server, lab, tmp_path):
+def test_two_workers_store_every_post_once_and_hold_the_forum_rate(redis_server, lab, tmp_path,
+                                                                  request):
     cfg = write_cfg(tmp_path, lab)
     with worker_pool(redis_server.url, cfg, tmp_path):
         finish(coordinate(redis_server.url, cfg, tmp_path / "report.json"))
@@ -154,11 +155,11 @@ def test_two_workers_store_every_post_once_and_hold_the_forum_rate(redis_server,
         window = 20 * DELAY
         peak = max_in_window(times, window)
         gaps = sorted(b - a for a, b in zip(sorted(times), sorted(times)[1:], strict=False))
-        print(f"{skin}: {len(times)} requests, peak {peak} per {window:.1f}s "
-              f"(limit {int(window / DELAY)}), smallest gap {gaps[0] * 1000:.1f} ms")
-        assert peak <= window / DELAY + 1
+        figure(request, f"[scale-out] {skin}: {len(times)} requests, peak {peak} per {window:.1f}s "
+                        f"(limit {int(window / DELAY)}), smallest gap {gaps[0] * 1000:.1f} ms")
+        assert peak <= window / DELAY
         # A shorter window too: bursts cannot hide inside a long one.
-        assert max_in_window(times, 5 * DELAY) <= 5 + 1
+        assert max_in_window(times, 5 * DELAY) <= 5
 
 
 def test_a_killed_worker_loses_nothing(redis_server, lab, tmp_path):

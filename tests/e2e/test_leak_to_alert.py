@@ -41,7 +41,7 @@ import yaml
 from stdnum.fr import nir as stdnum_nir
 
 from crawler.rules import nir as dw_nir
-from tests.helpers import REPO, darkwatch
+from tests.helpers import REPO, darkwatch, figure
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -326,15 +326,16 @@ def test_baseline_crawl_raised_nothing_for_the_thread_before_it_existed(scenario
         assert created >= s.t0_wall, (created, s.t0_wall)
 
 
-def test_leak_post_raises_one_masked_critical_alert_and_notifies_once(scenario):
+def test_leak_post_raises_one_masked_critical_alert_and_notifies_once(scenario, request):
     s = scenario
     report = s.report["forums"][0]
     assert report["status"] == "ok", report
     assert report["posts_new"] >= 1, report
-    print(f"\n[e2e] leak thread {s.thread_url} ({N_NIRS} NIRs); second crawl took {s.crawl_seconds:.1f}s")
-    print(f"[e2e] post-to-alert latency: Elasticsearch {s.latency_es and round(s.latency_es, 1)}s, "
-          f"webhook {s.latency_hook and round(s.latency_hook, 1)}s, "
-          f"SMTP {s.latency_mail and round(s.latency_mail, 1)}s (t0 = admin POST answered)")
+    figure(request, f"\n[e2e] leak thread {s.thread_url} ({N_NIRS} NIRs); second crawl took "
+                    f"{s.crawl_seconds:.1f}s")
+    figure(request, f"[e2e] post-to-alert latency: Elasticsearch {s.latency_es and round(s.latency_es, 1)}s, "
+                    f"webhook {s.latency_hook and round(s.latency_hook, 1)}s, "
+                    f"SMTP {s.latency_mail and round(s.latency_mail, 1)}s (t0 = admin POST answered)")
 
     # --- Elasticsearch alerts: exactly one critical alert for the thread, with the right rule
     critical = thread_alerts(s.es, s.prefix, s.thread_url, **{"darkwatch.alert.level": "critical"})
