@@ -15,12 +15,13 @@ import os
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from crawler.config import Config, ForumConfig
 from crawler.crawl import CrawlRefused, CrawlResult, ForumResult, load_rules, select_forums
 from crawler.distributed import codec, keys
-from crawler.distributed.queue import inflight_key, requeue_dead, round_pending
+from crawler.distributed.queue import requeue_dead, round_pending
 from crawler.netpolicy import direct_refusal
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def live_workers(server: Any) -> int:
 
 def start_round(server: Any, forum: ForumConfig) -> None:
     name = forum.name
-    server.delete(*keys.job_keys(name), inflight_key(name))
+    server.delete(*keys.job_keys(name), keys.inflight(name))
     pipe = server.pipeline(transaction=True)
     for url in forum.start_urls:
         pipe.sadd(keys.seen(name), url)
@@ -150,7 +151,7 @@ def run_distributed(cfg: Config, redis_url: str, forum_names: list[str] | None =
                                           error_samples=[{"kind": "lock-lost", "message":
                                                           "the forum's lock expired while Redis was "
                                                           "unreachable and another round took it"}])
-                        store.finish_run(run_id, res.status, _asdict(res))
+                        store.finish_run(run_id, res.status, asdict(res))
                         results.append(res)
                         del active[name]
                         continue
@@ -165,7 +166,7 @@ def run_distributed(cfg: Config, redis_url: str, forum_names: list[str] | None =
                 if quiet[name] >= 2 or timed_out:
                     time.sleep(0.2)  # let the workers' stats mirror land
                     res = round_result(server, name, time.monotonic() - f0, timed_out)
-                    store.finish_run(run_id, res.status, _asdict(res))
+                    store.finish_run(run_id, res.status, asdict(res))
                     results.append(res)
                     server.eval(RELEASE, 1, keys.job(name), round_id)
                     server.eval(RELEASE, 1, keys.lock(name), round_id)
@@ -182,8 +183,3 @@ def run_distributed(cfg: Config, redis_url: str, forum_names: list[str] | None =
     results.sort(key=lambda r: order.get(r.forum, 0))
     return CrawlResult(results, started, time.monotonic() - t0)
 
-
-def _asdict(res: ForumResult) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(res)

@@ -18,13 +18,9 @@ def dupefilter(forum: str) -> str:
     return forum_key(forum, "dupefilter")
 
 
-def inflight(forum: str, worker: str) -> str:
-    """Hash token -> encoded request: what ``worker`` popped and has not finished yet."""
-    return forum_key(forum, f"inflight:{worker}")
-
-
-def inflight_pattern(forum: str) -> str:
-    return forum_key(forum, "inflight:*")
+def inflight(forum: str) -> str:
+    """Hash ``<worker>|<n>`` -> encoded request: popped, not finished yet."""
+    return forum_key(forum, "inflight")
 
 
 def seen(forum: str) -> str:

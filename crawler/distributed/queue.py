@@ -10,6 +10,7 @@ queue. The round is done when queue and in-flight hash are both empty, read atom
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from scrapy_redis.queue import Base
@@ -37,10 +38,6 @@ return redis.call('LLEN', KEYS[1]) + redis.call('HLEN', KEYS[2])
 """
 
 
-def inflight_key(forum: str) -> str:
-    return keys.forum_key(forum, "inflight")
-
-
 class ReliableQueue(Base):
     """scrapy-redis queue API (push/pop/len/clear) plus ack and token transfer."""
 
@@ -48,7 +45,7 @@ class ReliableQueue(Base):
                  worker_id: str = "worker") -> None:
         super().__init__(server, spider, key, serializer)
         self.worker_id = worker_id
-        self.inflight = inflight_key(spider.name)
+        self.inflight = keys.inflight(spider.name)
         self._pop = server.register_script(POP)
 
     def __len__(self) -> int:
@@ -88,20 +85,34 @@ class ReliableQueue(Base):
 
 def round_pending(server: Any, forum: str) -> int:
     """Requests queued or in flight for ``forum`` (0: the round is over), read atomically."""
-    return int(server.eval(IDLE, 2, keys.queue(forum), inflight_key(forum)))
+    return int(server.eval(IDLE, 2, keys.queue(forum), keys.inflight(forum)))
+
+
+def requeue(server: Any, forum: str, pick: Callable[[str], bool]) -> int:
+    """Move the in-flight entries whose field ``pick`` selects back to the queue's head."""
+    moved = 0
+    for field in server.hkeys(keys.inflight(forum)):
+        field = field.decode() if isinstance(field, bytes) else field
+        if pick(field):
+            moved += int(server.eval(REQUEUE, 2, keys.queue(forum), keys.inflight(forum), field))
+    return moved
+
+
+def worker_of(field: str) -> str:
+    return field.rsplit("|", 1)[0]
 
 
 def requeue_dead(server: Any, forum: str) -> int:
-    """Move in-flight requests of workers without a heartbeat back to the queue's head."""
-    moved = 0
-    fields = [f.decode() if isinstance(f, bytes) else f for f in server.hkeys(inflight_key(forum))]
+    """Re-queue the in-flight requests of workers without a heartbeat."""
     alive: dict[str, bool] = {}
-    for field in fields:
-        worker = field.rsplit("|", 1)[0]
+
+    def dead(field: str) -> bool:
+        worker = worker_of(field)
         if worker not in alive:
             alive[worker] = bool(server.exists(keys.worker(worker)))
-        if not alive[worker]:
-            moved += int(server.eval(REQUEUE, 2, keys.queue(forum), inflight_key(forum), field))
+        return not alive[worker]
+
+    moved = requeue(server, forum, dead)
     if moved:
         server.hincrby(keys.stats(forum), "darkwatch/warnings/requeued", moved)
         logger.warning("forum %s: re-queued %d in-flight request(s) of dead worker(s)", forum, moved)

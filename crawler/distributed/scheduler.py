@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from scrapy_redis.scheduler import Scheduler
 
 from crawler.distributed import codec
-from crawler.distributed.queue import ReliableQueue
+from crawler.distributed.queue import ReliableQueue, requeue, worker_of
 
 logger = logging.getLogger(__name__)
 
@@ -161,17 +161,10 @@ class DistributedScheduler(Scheduler):
         """Re-queue this worker's in-flight entries it does not hold: a pop whose reply was lost
         (Redis went away mid-call) left one behind, and this worker's heartbeat keeps it from
         the dead-worker sweep. Runs on the reactor thread, so no pop is half-done meanwhile."""
-        from crawler.distributed.queue import REQUEUE
-
-        prefix = f"{self.worker_id}|"
         try:
-            fields = [f.decode() if isinstance(f, bytes) else f
-                      for f in self.server.hkeys(self.queue.inflight)]
-            moved = 0
-            for field in fields:
-                if field.startswith(prefix) and field not in self.held and field not in self.unacked:
-                    moved += int(self.server.eval(REQUEUE, 2, self.queue.key, self.queue.inflight,
-                                                  field))
+            moved = requeue(self.server, self.spider.name,
+                            lambda f: (worker_of(f) == self.worker_id and f not in self.held
+                                       and f not in self.unacked))
         except RedisError as exc:
             self._down(exc)
             return 0

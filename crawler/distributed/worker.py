@@ -19,7 +19,7 @@ from typing import Any
 
 from crawler.config import Config, ForumConfig
 from crawler.distributed import keys
-from crawler.distributed.queue import inflight_key, requeue_dead
+from crawler.distributed.queue import requeue, requeue_dead, worker_of
 
 logger = logging.getLogger(__name__)
 
@@ -68,14 +68,7 @@ def worker_settings(cfg: Config, forum: ForumConfig, direct: bool, redis_url: st
 
 def requeue_own(server: Any, forum: str, worker_id: str) -> int:
     """On a clean stop: hand this worker's in-flight requests back at once."""
-    from crawler.distributed.queue import REQUEUE
-
-    moved = 0
-    for field in server.hkeys(inflight_key(forum)):
-        field = field.decode() if isinstance(field, bytes) else field
-        if field.rsplit("|", 1)[0] == worker_id:
-            moved += int(server.eval(REQUEUE, 2, keys.queue(forum), inflight_key(forum), field))
-    return moved
+    return requeue(server, forum, lambda field: worker_of(field) == worker_id)
 
 
 def run_worker(cfg: Config, redis_url: str, forum_names: list[str] | None = None,

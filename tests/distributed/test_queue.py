@@ -9,7 +9,7 @@ from scrapy.http import Request
 from scrapy.settings import Settings
 
 from crawler.distributed import keys
-from crawler.distributed.queue import inflight_key, requeue_dead, round_pending
+from crawler.distributed.queue import requeue_dead, round_pending
 from crawler.distributed.scheduler import DistributedScheduler
 
 
@@ -65,7 +65,7 @@ def test_a_retry_hands_its_slot_back_to_the_queue(redis_server):
     got = s.next_request()
     s.enqueue_request(got.replace(dont_filter=True))  # RetryMiddleware's copy keeps the meta
     client = redis.Redis.from_url(redis_server.url)
-    assert client.hlen(inflight_key("f")) == 0 and client.llen(keys.queue("f")) == 1
+    assert client.hlen(keys.inflight("f")) == 0 and client.llen(keys.queue("f")) == 1
     s.ack(s.next_request())
     assert round_pending(s.server, "f") == 0
 
@@ -80,7 +80,7 @@ def test_requests_of_a_dead_worker_are_requeued_not_those_of_a_live_one(redis_se
     dead.next_request()
     live.next_request()
     assert requeue_dead(client, "f") == 1
-    assert client.llen(keys.queue("f")) == 1 and client.hlen(inflight_key("f")) == 1
+    assert client.llen(keys.queue("f")) == 1 and client.hlen(keys.inflight("f")) == 1
     assert client.hget(keys.stats("f"), "darkwatch/warnings/requeued") == b"1"
 
 
@@ -104,8 +104,8 @@ def test_an_orphaned_pop_of_a_live_worker_is_requeued(redis_server):
     s.enqueue_request(req(spider, "http://127.0.0.1/b"))
     held = s.next_request()  # a real pop: held by the worker
     client = redis.Redis.from_url(redis_server.url)
-    client.eval(POP, 3, keys.queue("f"), inflight_key("f"), keys.tokens(), "w1")  # reply "lost"
-    assert client.llen(keys.queue("f")) == 0 and client.hlen(inflight_key("f")) == 2
+    client.eval(POP, 3, keys.queue("f"), keys.inflight("f"), keys.tokens(), "w1")  # reply "lost"
+    assert client.llen(keys.queue("f")) == 0 and client.hlen(keys.inflight("f")) == 2
     assert s.reconcile() == 1  # the orphan only, not the request the worker holds
     assert client.llen(keys.queue("f")) == 1
     s.ack(held)
