@@ -25,6 +25,7 @@ BENCHES = {
     "index": (["bench/index.py", "--rounds", "3"], ["--docs", "10000", "--rounds", "1"]),
     "crawl_tor": (["bench/crawl_tor.py", "-n", "200", "-c", "8"], []),
     "scale": (["bench/scale.py"], ["--threads", "60"]),
+    "scan": (["bench/scan.py"], ["--rows", "50000", "--dense-mb", "20"]),
 }
 
 NUM = r"([0-9][0-9,.]*)"
@@ -53,10 +54,18 @@ PATTERNS = {
         "2 workers pages/s": rf"^\s+2\s+\d+\s+\d+\s+[0-9.]+\s+{NUM}\s*$",
         "2 workers / 1 worker": rf"ratio 2 workers / 1 worker:\s*{NUM}x",
     },
+    "scan": {
+        "scan --summary MB/s": rf"darkwatch scan --summary\s*:\s*{NUM} MB/s",
+        "scan --summary peak RSS MB": rf"darkwatch scan --summary\s*:.*?peak RSS {NUM} MB",
+        "hyperscan baseline MB/s": rf"hyperscan baseline\s*:\s*{NUM} MB/s",
+        "scan/hyperscan": rf"ratio darkwatch/hyperscan:\s*{NUM}x",
+        "hit-dense peak RSS MB": rf"hit-dense .*?peak RSS {NUM} MB",
+    },
 }
 TARGETS = {"darkwatch/naive": ">= 10x", "darkwatch/yara": ">= 1x", "sink/raw": ">= 90%",
            "handler/ceiling": ">= 80%", "crawl/ceiling": ">= 80%",
-           "2 workers / 1 worker": "> 1x (network-bound crawl)"}
+           "2 workers / 1 worker": "> 1x (network-bound crawl)", "scan/hyperscan": ">= 0.5x",
+           "hit-dense peak RSS MB": "< 300 MB"}
 
 
 def machine() -> str:

@@ -7,21 +7,26 @@ before the reactor starts, with a specific exit code.
 from __future__ import annotations
 
 import logging
-import os
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from crawler.config import Config, ForumConfig
+from crawler.exitcodes import ExitCode
 from crawler.locks import ForumLock
 from crawler.netpolicy import direct_refusal
+from crawler.sinks.base import StoreError
 
 logger = logging.getLogger(__name__)
 
 
+EXIT_STORE_WRITE = ExitCode.STORE_WRITE
+
+
 class CrawlRefused(Exception):
-    """The crawl must not start; ``exit_code`` says why (2 config/rules, 3 Tor)."""
+    """The crawl must not start; ``exit_code`` says why (2 config/rules/store, 3 Tor, 6 store write)."""
 
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
@@ -31,7 +36,7 @@ class CrawlRefused(Exception):
 @dataclass
 class ForumResult:
     forum: str
-    status: str = "ok"  # ok | failed | skipped (another run holds the forum's lock)
+    status: str = "ok"  # ok | failed | skipped (another run holds the lock) | stopped (SIGTERM/SIGINT)
     pages: int = 0
     board_pages: int = 0
     thread_pages: int = 0
@@ -43,6 +48,8 @@ class ForumResult:
     threads_unchanged: int = 0
     alerts: int = 0
     alerts_by_level: dict[str, int] = field(default_factory=dict)
+    incidents_new: int = 0  # incidents (one per leaking thread) opened by this crawl
+    incidents_escalated: int = 0  # existing incidents whose level rose
     errors: dict[str, int] = field(default_factory=dict)
     error_samples: list[dict[str, str]] = field(default_factory=list)
     warnings: dict[str, int] = field(default_factory=dict)
@@ -57,9 +64,18 @@ class ForumResult:
         return (
             f"{self.forum}: {self.status}, {self.pages} pages ({self.board_pages} board, "
             f"{self.thread_pages} thread), {self.posts_seen} posts seen, {self.posts_new} new, "
-            f"{self.posts_edited} edited, {self.alerts} alerts, {errs} errors"
+            f"{self.posts_edited} edited, {self.alerts} alerts, {self._incidents()}, {errs} errors"
             + (f" ({detail})" if detail else "") + f", {self.duration:.1f}s"
         )
+
+
+    def _incidents(self) -> str:
+        return incidents_phrase(self.incidents_new, self.incidents_escalated)
+
+
+def incidents_phrase(new: int, escalated: int) -> str:
+    return f"{new} new incident{'s' if new != 1 else ''}" + (
+        f" ({escalated} escalated)" if escalated else "")
 
 
 @dataclass
@@ -68,6 +84,7 @@ class CrawlResult:
     started: str
     duration: float
     spooled: int = 0  # documents the remote store did not take; kept in the spool (exit 4)
+    store_error: str = ""  # the local store failed a write: one line for the operator (exit 6)
 
     @property
     def failed(self) -> list[ForumResult]:
@@ -77,14 +94,17 @@ class CrawlResult:
         new = sum(f.posts_new for f in self.forums)
         alerts = sum(f.alerts for f in self.forums)
         pages = sum(f.pages for f in self.forums)
+        incidents = incidents_phrase(sum(f.incidents_new for f in self.forums),
+                                     sum(f.incidents_escalated for f in self.forums))
         return (
             f"crawl {'finished' if not self.failed else 'partial'}: {len(self.forums)} forums, "
-            f"{len(self.failed)} failed, {pages} pages, {new} new posts, {alerts} alerts "
-            f"in {self.duration:.1f}s"
+            f"{len(self.failed)} failed, {pages} pages, {new} new posts, {alerts} alerts, "
+            f"{incidents} in {self.duration:.1f}s"
         )
 
     def to_dict(self) -> dict[str, Any]:
         return {"started": self.started, "duration": self.duration, "spooled": self.spooled,
+                **({"store_error": self.store_error} if self.store_error else {}),
                 "forums": [asdict(f) for f in self.forums]}
 
 
@@ -125,9 +145,9 @@ def forum_settings(cfg: Config, forum: ForumConfig, direct: bool) -> dict[str, A
     return s
 
 
-def prepare(cfg: Config, forums: list[ForumConfig], direct: bool,
-            progress: Callable[[str], None]) -> tuple[Any, Any]:
-    """Checks that must pass before any request: direct-mode scope, rules, Tor."""
+def precheck(cfg: Config, forums: list[ForumConfig], direct: bool) -> None:
+    """The config checks every way of crawling (local, distributed round) makes before any
+    request: direct-mode scope (start and login URLs) and alert channels."""
     if direct:
         for f in forums:
             for url in [*f.start_urls, *([f.auth.login.url] if f.auth.login else [])]:
@@ -141,6 +161,12 @@ def prepare(cfg: Config, forums: list[ForumConfig], direct: bool,
         if problems:  # like a broken rule: say it now, not after an hour of silent alerts
             listed = "\n".join(f"  {p}" for p in problems)
             raise CrawlRefused(f"invalid alert channel(s), crawl not started:\n{listed}", 2)
+
+
+def prepare(cfg: Config, forums: list[ForumConfig], direct: bool,
+            progress: Callable[[str], None]) -> tuple[Any, Any]:
+    """Checks that must pass before any request: direct-mode scope, rules, Tor."""
+    precheck(cfg, forums, direct)
     rules = None
     if cfg.rules.enabled:
         rules = load_rules(cfg)
@@ -190,14 +216,25 @@ def run_crawl(
     from crawler.model import utcnow_iso
     from crawler.sinks import open_sink, open_state
     from crawler.spiders.forum import ForumSpider
+    from crawler.store_checks import lock_dir, preflight
 
     forums = select_forums(cfg, forum_names)
+    problems = preflight(cfg)  # before Tor and before any request
+    if problems:
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        raise CrawlRefused(f"crawl not started: {problems[0]}{more}", 2)
     rules, tor = prepare(cfg, forums, direct, progress)
     locks, skipped = [], []
-    lock_dir = os.path.join(os.path.dirname(cfg.store.sqlite) or ".", ".darkwatch-locks")
     for forum in list(forums):
-        lock = ForumLock(lock_dir, forum.name)
-        if lock.acquire():
+        lock = ForumLock(lock_dir(cfg), forum.name)
+        try:
+            acquired = lock.acquire()
+        except OSError as exc:
+            for held in locks:
+                held.release()
+            raise CrawlRefused(f"crawl not started: cannot create the lock {lock.path}: "
+                               f"{exc.strerror or exc}", 2) from None
+        if acquired:
             locks.append(lock)
         else:
             logger.warning("forum %s: skipped, another crawl holds its lock (%s)",
@@ -210,12 +247,22 @@ def run_crawl(
     except Exception as exc:  # sqlite3.Error, OSError: a path that is a directory, no space...
         for lock in locks:
             lock.release()
-        raise CrawlRefused(f"cannot open the state store {cfg.store.sqlite}: {exc} "
+        raise CrawlRefused(f"crawl not started: {exc}" if isinstance(exc, StoreError) else
+                           f"cannot open the state store {cfg.store.sqlite}: {exc} "
                            "(store.sqlite must be a writable file path)", 2) from None
     sink = open_sink(cfg, store)
     notifier = open_notifier(cfg)
+    try:
+        replay_journal(store, sink, notifier, progress)
+    except (StoreError, sqlite3.Error) as exc:  # the journal is kept whole for the next try
+        for lock in locks:
+            lock.release()
+        store.close()
+        raise CrawlRefused(f"crawl not started: the recovery journal of the last crawl could "
+                           f"not be stored: {exc}", EXIT_STORE_WRITE) from None
     started, t0 = utcnow_iso(), time.monotonic()
     process = CrawlerProcess({"LOG_LEVEL": log_level, "TELNETCONSOLE_ENABLED": False,
+                              "REMOTE_CONTROL_ENABLED": False,  # no listening socket
                               "LOG_INSTALL_ROOT_HANDLER": log_format != "json"})
     crawlers: list[tuple[ForumConfig, Crawler, int]] = []
     try:
@@ -228,7 +275,10 @@ def run_crawl(
             spidercls = type(f"ForumSpider_{forum.name}", (ForumSpider,),
                              {"custom_settings": settings})
             crawler = process.create_crawler(spidercls)
-            run_id = store.start_run(forum.name)
+            try:
+                run_id = store.start_run(forum.name)
+            except (StoreError, sqlite3.Error) as exc:
+                raise CrawlRefused(f"crawl not started: {exc}", EXIT_STORE_WRITE) from None
             crawlers.append((forum, crawler, run_id))
             process.crawl(crawler, forum_config=forum, darkwatch_config=cfg, store=store,
                           rules=rules, sink=sink, notifier=notifier)
@@ -253,13 +303,65 @@ def run_crawl(
                 closer()
             except Exception:  # a failing closer must not hide the crawl result
                 logger.exception("error while closing %s", closer)
-    results = []
+    results, store_error = [], ""
     for forum, crawler, run_id in crawlers:
         res = collect(forum, crawler)
-        store.finish_run(run_id, res.status, asdict(res))
+        store_error = store_error or getattr(crawler.spider, "store_failure", None) or ""
+        try:
+            store.finish_run(run_id, res.status, asdict(res))
+        except (StoreError, sqlite3.Error) as exc:  # the run's history is lost, not the result
+            store_error = store_error or f"{exc} (run history not recorded)"
         results.append(res)
-    store.close()
-    return CrawlResult(results + skipped, started, time.monotonic() - t0, spooled)
+    try:
+        store.close()
+    except Exception:
+        logger.exception("error while closing the store")
+    if store_error:
+        store_error = describe_store_failure(store_error, store.path)
+    return CrawlResult(results + skipped, started, time.monotonic() - t0, spooled, store_error)
+
+
+def describe_store_failure(failure: str, store_path: str) -> str:
+    """One line: what failed, where the unstored posts are, what to do."""
+    from crawler.recovery import pending
+
+    waiting = {p: n for p, n in pending(store_path).items() if n}
+    kept = (f"{sum(waiting.values())} post(s) kept in {', '.join(waiting)}, stored by the next "
+            "crawl" if waiting else "no post was lost")
+    return f"{failure}; fetching stopped; {kept}; free space (see `darkwatch store check`) and crawl again"
+
+
+def replay_journal(store: Any, sink: Any, notifier: Any, progress: Callable[[str], None]) -> None:
+    """Store what the last crawl kept in its recovery journal, before fetching anything new."""
+    from crawler.recovery import replay
+
+    def apply(post: Any, alerts: list[Any]) -> None:
+        change = store.store_post(post, alerts)
+        if sink is not store:
+            try:
+                write_raw = getattr(sink, "write_raw", None)
+                if write_raw is not None:
+                    write_raw([post])
+                sink.write_posts([post.masked_copy()])
+                if alerts:
+                    sink.write_alerts(alerts)
+            except Exception as exc:  # stored locally; the sink's spool/replay is its own job
+                logger.error("sink failed on journaled post %s:%s: %s", post.forum, post.post_id, exc)
+        if notifier is not None:
+            from crawler.pipelines import notify_post
+
+            try:
+                notify_post(notifier, store, alerts, change)
+            except Exception as exc:
+                logger.error("notification failed for journaled post %s:%s: %s",
+                             post.forum, post.post_id, exc)
+
+    done = replay(store.path, apply)
+    if done.posts or done.unreadable:
+        msg = (f"recovery journal: {done.posts} post(s) and {done.alerts} alert(s) kept by an "
+               "earlier crawl are now stored")
+        logger.warning(msg)
+        progress(msg)
 
 
 def open_notifier(cfg: Config) -> Any:
@@ -287,6 +389,7 @@ def collect(forum: ForumConfig, crawler: Any) -> ForumResult:
     res.posts_seen, res.posts_new, res.posts_edited = g("posts_seen"), g("posts_new"), g("posts_edited")
     res.threads_changed, res.threads_unchanged = g("threads_changed"), g("threads_unchanged")
     res.alerts = g("alerts")
+    res.incidents_new, res.incidents_escalated = g("incidents_new"), g("incidents_escalated")
     res.alerts_by_level = {k.split("alerts_", 1)[1]: int(v) for k, v in stats.items()
                            if k.startswith("darkwatch/alerts_")}
     if spider is not None:
@@ -297,6 +400,12 @@ def collect(forum: ForumConfig, crawler: Any) -> ForumResult:
     start, end = stats.get("start_time"), stats.get("finish_time")
     if start and end:
         res.duration = (end - start).total_seconds()
-    if res.errors or res.finish_reason not in ("finished", "closespider_pagecount"):
+    from crawler import interrupt
+
+    # SIGTERM/SIGINT (a second one stops the reactor before the spider closes: no reason at all):
+    # an interruption, not a failure of the forum.
+    if res.finish_reason == "shutdown" or (interrupt.received() and not res.finish_reason):
+        res.status = "stopped"
+    elif res.errors or res.finish_reason not in ("finished", "closespider_pagecount"):
         res.status = "failed"
     return res

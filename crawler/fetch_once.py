@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import http.client
 import ssl
-from dataclasses import dataclass
-from urllib.parse import urlsplit
+from dataclasses import dataclass, field
+from http.cookies import CookieError, SimpleCookie
+from urllib.parse import urljoin, urlsplit
 
-from crawler.netpolicy import direct_refusal
+from crawler.netpolicy import direct_refusal, parse_hostport
 
 ALLOWED = ("text/html", "application/xhtml+xml")
+MAX_REDIRECTS = 5  # as the crawl's REDIRECT_MAX_TIMES
 
 
 class FetchError(Exception):
@@ -27,12 +29,16 @@ class Page:
     status: int
     content_type: str
     text: str
+    location: str | None = None  # a redirect's target, absolute
+    set_cookies: list[str] = field(default_factory=list)
 
 
 def fetch(url: str, socks: str | None, isolation: str = "darkwatch", timeout: float = 120.0,
           max_bytes: int = 10 * 1024 * 1024, tls_verify: bool = True,
-          user_agent: str | None = None) -> Page:
-    """``socks`` is ``host:port`` of Tor's SocksPort; None means direct (loopback only)."""
+          user_agent: str | None = None, method: str = "GET", body: bytes | None = None,
+          headers: dict[str, str] | None = None) -> Page:
+    """``socks`` is ``host:port`` of Tor's SocksPort; None means direct (loopback only).
+    A redirect is returned as is (``location``), not followed: see :class:`Session`."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -44,9 +50,9 @@ def fetch(url: str, socks: str | None, isolation: str = "darkwatch", timeout: fl
     else:
         import socks as pysocks  # pysocks: blocking, fine for one interactive fetch
 
-        shost, _, sport = socks.rpartition(":")
+        shost, sport = parse_hostport(socks)
         sock = pysocks.socksocket()
-        sock.set_proxy(pysocks.SOCKS5, shost, int(sport), rdns=True,
+        sock.set_proxy(pysocks.SOCKS5, shost, sport, rdns=True,
                        username=isolation, password=isolation)  # noqa: S106 - isolation token
         sock.settimeout(timeout)
         try:
@@ -70,12 +76,17 @@ def fetch(url: str, socks: str | None, isolation: str = "darkwatch", timeout: fl
         path += "?" + parts.query
     from crawler import settings
 
-    headers = {**settings.DEFAULT_REQUEST_HEADERS,
-               "User-Agent": user_agent or settings.USER_AGENT}
+    sent = {**settings.DEFAULT_REQUEST_HEADERS,
+            "User-Agent": user_agent or settings.USER_AGENT, **(headers or {})}
     try:
-        conn.request("GET", path, headers=headers)
+        conn.request(method, path, body=body, headers=sent)
         resp = conn.getresponse()
         ctype = (resp.getheader("Content-Type") or "").split(";")[0].strip().lower()
+        cookies = resp.headers.get_all("Set-Cookie") or []
+        if 300 <= resp.status < 400 and resp.getheader("Location"):
+            resp.read(64 * 1024)
+            return Page(url, resp.status, ctype, "", urljoin(url, resp.getheader("Location")),
+                        cookies)
         if ctype and ctype not in ALLOWED:
             raise FetchError(f"{url}: Content-Type {ctype} is not HTML; body not downloaded")
         body = resp.read(max_bytes + 1)
@@ -86,8 +97,60 @@ def fetch(url: str, socks: str | None, isolation: str = "darkwatch", timeout: fl
             text = body.decode(charset, errors="replace")
         except LookupError:
             text = body.decode("utf-8", errors="replace")
-        return Page(url, resp.status, ctype, text)
+        return Page(url, resp.status, ctype, text, None, cookies)
     except (OSError, http.client.HTTPException) as exc:
         raise FetchError(f"{url}: {exc}") from None
     finally:
         conn.close()
+
+
+class Session:
+    """A tiny browser for interactive tools: cookies kept, redirects followed on the same
+    host (as the crawl: never to another host), every hop recorded so the tool can say so."""
+
+    def __init__(self, socks: str | None, isolation: str = "darkwatch", timeout: float = 120.0,
+                 tls_verify: bool = True) -> None:
+        self.socks = socks
+        self.isolation = isolation
+        self.timeout = timeout
+        self.tls_verify = tls_verify
+        self.cookies: dict[str, str] = {}
+
+    def add_cookies(self, cookies: list[dict[str, str]]) -> None:
+        for c in cookies:
+            self.cookies[c["name"]] = c["value"]
+
+    def _keep(self, set_cookies: list[str]) -> None:
+        for raw in set_cookies:
+            try:
+                jar = SimpleCookie(raw)
+            except CookieError:
+                continue
+            for name, morsel in jar.items():
+                if morsel.value == "" or morsel.get("max-age") == "0":
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = morsel.value
+
+    def request(self, url: str, method: str = "GET", body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> tuple[Page, list[Page]]:
+        """(final page, redirect hops before it)."""
+        hops: list[Page] = []
+        host = urlsplit(url).hostname
+        while True:
+            sent = dict(headers or {})
+            if self.cookies:
+                sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+            page = fetch(url, self.socks, isolation=self.isolation, timeout=self.timeout,
+                         tls_verify=self.tls_verify, method=method, body=body, headers=sent)
+            self._keep(page.set_cookies)
+            if page.location is None:
+                return page, hops
+            hops.append(page)
+            if len(hops) > MAX_REDIRECTS:
+                raise FetchError(f"{hops[0].url}: more than {MAX_REDIRECTS} redirects")
+            if urlsplit(page.location).hostname != host:
+                raise FetchError(f"{url} redirects to another host ({page.location}); "
+                                 "not followed (the crawl does not follow it either)")
+            url, method, body = page.location, "GET", None
+            headers = {k: v for k, v in (headers or {}).items() if k.lower() != "content-type"}

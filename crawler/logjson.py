@@ -9,6 +9,11 @@ are masked, and NIR-shaped numbers are masked like in alert messages.
 
 Stdlib ``logging`` + ``json`` only: the formatter is a few lines, and a dependency such as
 python-json-logger would not do the scrubbing, which is the part that matters here.
+
+This module is also the single home of credential redaction for everything darkwatch prints:
+:func:`redact` (URL userinfo, secret query values, ``password=``/``token=`` pairs, auth headers)
+is what the CLI uses for its error lines and reports, and :func:`install_redaction` applies it
+to every log record of the process, text or JSON, at every verbosity.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ _KV = re.compile(
     r"session[-_]?id))\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&]+)"
 )
 _AUTH_HEADER = re.compile(r"(?i)\b(bearer|basic|apikey|digest)\s+[A-Za-z0-9._~+/=\-]{6,}")
+# ``user:password@host`` without a scheme (a host string in a client's error message).
+_USERINFO = re.compile(r"(?<![\w/:@.%+~-])[\w.%+~-]+:[^\s@/'\"<>]+@(?=[\w\[])")
 MAX_FIELD = 4000
 
 
@@ -67,10 +74,29 @@ def scrub_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
-def scrub_text(text: str) -> str:
+def redact(text: str) -> str:
+    """``text`` with credentials masked: URL userinfo and secret query values, ``key=value``
+    pairs with a secret-looking key, ``Bearer``/``Basic`` values. The rest stays readable."""
+    text = str(text)
     text = _URL.sub(lambda m: scrub_url(m.group(0)), text)
+    text = _USERINFO.sub(MASK + "@", text)
     text = _KV.sub(lambda m: m.group(1) + MASK, text)
-    text = _AUTH_HEADER.sub(lambda m: m.group(1) + " " + MASK, text)
+    return _AUTH_HEADER.sub(lambda m: m.group(1) + " " + MASK, text)
+
+
+def redact_obj(value: Any) -> Any:
+    """A copy of a JSON-like value (a report) with :func:`redact` applied to every string."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: redact_obj(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_obj(v) for v in value]
+    return value
+
+
+def scrub_text(text: str) -> str:
+    text = redact(text)
     text = scrub_identifiers(text)
     if len(text) > MAX_FIELD:
         text = text[: MAX_FIELD - 1] + "…"
@@ -140,6 +166,63 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False, default=str)
 
 
+def redact_record(record: logging.LogRecord) -> logging.LogRecord:
+    """Mask credentials in a record's message, traceback and stack, in place."""
+    try:
+        message = record.getMessage()
+    except Exception:  # bad %-args: keep the template rather than lose the line
+        message = str(record.msg)
+    clean = redact(message)
+    if clean != message:
+        record.msg, record.args = clean, None
+    if record.exc_info and not record.exc_text:
+        text = _PLAIN.formatException(record.exc_info)
+        clean = redact(text)
+        if clean != text:  # formatters print exc_text when it is set
+            record.exc_text = clean
+    elif record.exc_text:
+        record.exc_text = redact(record.exc_text)
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
+    return record
+
+
+_PLAIN = logging.Formatter()
+
+
+class RedactFilter(logging.Filter):
+    """Masks credentials in every record it sees (see :func:`redact`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        redact_record(record)
+        return True
+
+
+def install_redaction() -> None:
+    """Redact every log record of this process at creation, and uncaught tracebacks (idempotent).
+
+    At creation rather than as a handler filter because Scrapy replaces the root handler for
+    each crawler it creates (``install_scrapy_root_handler``), which would drop a filter set
+    on it; a record factory covers every logger and every handler, text or JSON.
+    """
+    factory = logging.getLogRecordFactory()
+    if not getattr(factory, "darkwatch_redacts", False):
+        def redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            return redact_record(factory(*args, **kwargs))
+
+        redacting_factory.darkwatch_redacts = True  # type: ignore[attr-defined]
+        logging.setLogRecordFactory(redacting_factory)
+    hook = sys.excepthook
+    if not getattr(hook, "darkwatch_redacts", False):
+        def redacting_hook(etype: Any, value: Any, tb: Any) -> None:
+            import traceback
+
+            sys.stderr.write(redact("".join(traceback.format_exception(etype, value, tb))))
+
+        redacting_hook.darkwatch_redacts = True  # type: ignore[attr-defined]
+        sys.excepthook = redacting_hook
+
+
 def install(level: str | int = "INFO", stream: TextIO | None = None) -> logging.Handler:
     """Route the root logger to ``stream`` (stderr) as JSON lines; replaces existing root handlers.
 
@@ -154,4 +237,5 @@ def install(level: str | int = "INFO", stream: TextIO | None = None) -> logging.
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    install_redaction()
     return handler

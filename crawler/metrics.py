@@ -31,7 +31,8 @@ Labels = tuple[str, ...]
 # name (without _total for counters) -> (type, help, label names)
 METRICS: dict[str, tuple[str, str, Labels]] = {
     "darkwatch_crawl_runs": (
-        "counter", "Forum crawl runs by outcome: ok, failed, skipped (another run held the lock).",
+        "counter", "Forum crawl runs by outcome: ok, failed, skipped (another run held the lock), "
+        "stopped (interrupted by SIGTERM/SIGINT).",
         ("forum", "status")),
     "darkwatch_pages_fetched": ("counter", "Pages fetched (board + thread pages).", ("forum",)),
     "darkwatch_requests": ("counter", "HTTP requests sent, retries and logins included.", ("forum",)),
@@ -157,6 +158,8 @@ def record_crawl(state: MetricsState, result: Any, now: float) -> None:
         state.inc("darkwatch_tor_circuit_failures", forum, tor_errors)
         for level, n in f.alerts_by_level.items():
             state.inc("darkwatch_alerts", (f.forum, level), n)
+        if f.status == "stopped":
+            continue  # interrupted (SIGTERM/SIGINT): its pages and posts count, not as a run outcome
         ok = f.status == "ok"
         state.set("darkwatch_last_run_timestamp_seconds", forum, now)
         state.set("darkwatch_last_run_success", forum, 1.0 if ok else 0.0)

@@ -54,6 +54,8 @@ class Post:
     crawled_at: str = field(default_factory=utcnow_iso)
     content_sha256: str = ""
     edited: bool = False
+    # The page gave only a day for this post: ``published`` is that day's midnight.
+    date_without_time: bool = False
     # Filled by the rules pipeline: list of match dicts (masked, never clear values).
     matches: list[dict[str, Any]] = field(default_factory=list)
     # Alerts the rules raised on this post, on their way to the store; never exported.

@@ -14,6 +14,10 @@ from typing import Any
 from crawler.model import Alert
 
 GAP_RULE = "darkwatch-monitoring-gap"
+BLIND_RULE = "darkwatch-forum-blind"
+# Failure kinds where the crawl "worked" but read nothing: the forum is not being watched.
+BLIND_KINDS = ("no-threads", "no-posts", "redirected-to-login", "layout-changed", "login-failed",
+               "session-expired")
 DEFAULT_INTERVAL = 3600.0  # seconds: the hourly cron/systemd schedule
 GAP_INTERVALS = 3
 # How much run history to read when the store has no per-forum query: enough for hundreds of
@@ -55,7 +59,7 @@ def run_history(store: Any, limit: int = HISTORY_LIMIT) -> dict[str, dict[str, A
         status = run.get("status")
         if status == "ok":
             info["last_success"] = parse_ts(run.get("finished")) or started
-        elif status is not None:
+        elif status is not None and status != "stopped":  # stopped: SIGTERM/SIGINT, not a failure
             info["failed_since"] += 1
     return out
 
@@ -168,3 +172,72 @@ def _gap_alert(name: str, where: str, info: Mapping[str, Any], since: float, gap
         masked=[], fingerprints=[], snippet=description, created=iso(now_ts),
     )
 
+
+
+def blind_forum_alerts(results: Iterable[Any], store: Any | None = None,
+                       now: float | None = None) -> list[Alert]:
+    """One ``high`` alert per forum whose crawl read nothing it should have (``BLIND_KINDS``):
+    raised on the first such crawl, not after the monitoring-gap delay, because no retry will
+    fix a wrong preset, a login wall or a failed login.
+
+    ``results``: the crawl's ``ForumResult`` objects. The alert id names the reasons and the
+    forum's last successful crawl, so hourly failures re-detect one alert and a new failure
+    after a recovery is a new alert.
+    """
+    now_ts = datetime.now(UTC).timestamp() if now is None else float(now)
+    history = _history_for(store) if store is not None else {}
+    alerts = []
+    for res in results:
+        kinds = sorted(k for k in getattr(res, "errors", {}) if k in BLIND_KINDS)
+        if getattr(res, "status", "") != "failed" or not kinds:
+            continue
+        samples = [s["message"] for s in getattr(res, "error_samples", []) if s["kind"] in kinds]
+        last = (history.get(res.forum) or {}).get("last_success")
+        since = f"after-{iso(last)}" if last else "never-ok"
+        title = f"Forum {res.forum} read nothing: {', '.join(kinds)}"
+        description = (
+            f"Forum {res.forum}: the crawl finished without reading what it should "
+            f"({', '.join(f'{k} x{res.errors[k]}' for k in kinds)}); leaks posted there are not "
+            f"seen until this is fixed. " + (f"First reason: {samples[0]}" if samples else "")
+            + (f" Last successful crawl: {iso(last)}." if last else " No successful crawl yet.")
+        )
+        rule = {
+            "id": BLIND_RULE, "name": BLIND_RULE, "title": title, "level": "high",
+            "description": description, "author": "darkwatch", "tags": ["darkwatch.monitoring"],
+            "references": [], "version": 1,
+        }
+        where = f"darkwatch:monitoring/{res.forum}"
+        alerts.append(Alert(
+            rule=rule, forum=res.forum, thread_url=where, thread_title=f"forum {res.forum} (monitoring)",
+            post_id=f"{'+'.join(kinds)}-{since}", post_url=where, published=None,
+            counts={k: int(res.errors[k]) for k in kinds}, masked=[], fingerprints=[],
+            snippet=description[:1000], created=iso(now_ts),
+        ))
+    return alerts
+
+
+def raise_blind_alerts(cfg: Any, results: Iterable[Any]) -> list[Alert]:
+    """Store and send the ``darkwatch-forum-blind`` alerts of a finished crawl."""
+    from crawler.crawl import open_notifier
+    from crawler.sinks.sqlite import SqliteStore
+
+    results = list(results)
+    if not any(getattr(r, "status", "") == "failed" for r in results):
+        return []
+    store = SqliteStore(cfg.store.sqlite)
+    try:
+        alerts = blind_forum_alerts(results, store)
+        if alerts:
+            store.write_alerts(alerts)
+    finally:
+        store.close()
+    if alerts:
+        notifier = open_notifier(cfg)
+        if notifier is not None:
+            try:
+                notifier.notify(alerts)
+            finally:
+                close = getattr(notifier, "close", None)
+                if close is not None:
+                    close()
+    return alerts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import posixpath
+import socket
 from urllib.parse import urlsplit
 
 # Never fetched: media, archives, binaries, documents. Checked before a request is sent;
@@ -77,3 +78,38 @@ def forbid_public_suffix_fetch() -> None:
         from tldextract import TLDExtract
 
         cookies._split_domain = TLDExtract(suffix_list_urls=(), include_psl_private_domains=True)
+
+
+def free_ports(n: int) -> list[int]:
+    """n distinct free loopback ports (held open together so they differ).
+
+    The one port helper: a launched tor, the lab and the tests take their ports here.
+    """
+    socks_, ports = [], []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks_.append(s)
+            ports.append(s.getsockname()[1])
+    finally:
+        for s in socks_:
+            s.close()
+    return ports
+
+
+def parse_hostport(value: str, default_port: int | None = None) -> tuple[str, int]:
+    """``"127.0.0.1:9050"`` -> ("127.0.0.1", 9050); ``[::1]:9050`` -> ("::1", 9050).
+
+    The one host:port parser (Tor's SOCKS and control ports, the metrics listener, one-page
+    fetches): IPv6 brackets stripped, the port checked.
+    """
+    host, sep, port = value.rpartition(":")
+    if not sep:
+        if default_port is None:
+            raise ValueError(f"{value!r}: expected host:port, e.g. 127.0.0.1:9050")
+        return value.strip("[]"), default_port
+    host = host.strip("[]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{value!r}: expected host:port, e.g. 127.0.0.1:9050")
+    return host, int(port)

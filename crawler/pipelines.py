@@ -2,6 +2,10 @@
 
 ``ThreadState`` records (yielded by the spider after a thread's last page) pass through
 untouched until the store pipeline saves them, after the posts they cover.
+
+A storage failure (full disk, I/O error, corruption) stops the forum's crawl: fetching more
+would only produce posts with nowhere to go. Posts already in memory go to the recovery
+journal (stored by the next crawl), and a post is counted as new only once it is stored.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import DropItem
 
+from crawler.incidents.sqlite import Change
 from crawler.model import Post
-from crawler.sinks.base import ThreadState
+from crawler.sinks.base import StoreError, ThreadState
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -21,6 +26,46 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 RELOAD_CHECK_SECONDS = 5.0
+STORE_FAILED = "store-write-failed"  # error kind and the spider's close reason
+
+
+def store_failure(spider: Any) -> str | None:
+    """Why this spider's store failed, or None while it works."""
+    return getattr(spider, "store_failure", None)
+
+
+def stop_on_store_failure(crawler: Crawler, spider: Any, exc: StoreError) -> None:
+    """Remember the failure, report it once, and close the spider (no more fetching)."""
+    if store_failure(spider) is not None:
+        return
+    spider.store_failure = str(exc)
+    spider.fail(STORE_FAILED, f"{exc}; fetching stopped")
+    from scrapy.utils.defer import deferred_from_coro
+
+    d = deferred_from_coro(crawler.engine.close_spider_async(reason=STORE_FAILED))
+    d.addErrback(lambda f: logger.error("could not stop the crawl of %s: %s",
+                                        spider.name, f.getErrorMessage()))
+
+
+def count_incident_change(stats: Any, change: Change) -> None:
+    """Crawl stats of what a stored post did to its incident (summary and report)."""
+    kinds = {e.kind for e in change.events}
+    if change.created:
+        stats.inc_value("darkwatch/incidents_new")
+    if "escalated" in kinds and not change.created:
+        stats.inc_value("darkwatch/incidents_escalated")
+    if "reopened" in kinds:
+        stats.inc_value("darkwatch/incidents_reopened")
+
+
+def notify_post(notifier: Any, store: Any, alerts: list, change: Any) -> None:
+    """Per incident (``alerts.notify: incident``) or per alert, as configured."""
+    if getattr(notifier.cfg, "notify", "alert") == "incident":
+        if isinstance(change, Change) and change.notify:
+            related = store.incidents.related(change.incident.id, limit=5)
+            notifier.notify_incident(change.incident, change.notify, related)
+    elif alerts:
+        notifier.notify(alerts)
 
 
 class _Base:
@@ -43,9 +88,15 @@ class NoveltyPipeline(_Base):
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Post):
             return item
-        novelty = self.spider.store.classify(item)
-        self.stats.inc_value(f"darkwatch/posts_{novelty}")
+        try:
+            novelty = self.spider.store.classify(item)
+        except StoreError as exc:
+            # Unknown novelty: keep the thread unsaved so the next crawl reads it again.
+            self.spider.dirty_threads.add(item.thread_url)
+            stop_on_store_failure(self.crawler, self.spider, exc)
+            raise DropItem("store unreadable", log_level="DEBUG") from None
         if novelty == "unchanged":
+            self.stats.inc_value("darkwatch/posts_unchanged")
             raise DropItem(f"post {item.post_id} unchanged", log_level="DEBUG")
         item.edited = novelty == "edited"
         return item
@@ -76,36 +127,54 @@ class RulesPipeline(_Base):
             self.spider.fail("rules-error", f"post {item.forum}:{item.post_id}: rules failed "
                                             f"({type(exc).__name__}); stored without matches")
             item.alerts, item.matches, item.masked = [], [], {}
-        if item.alerts:
-            self.stats.inc_value("darkwatch/alerts", len(item.alerts))
-            for alert in item.alerts:
-                self.stats.inc_value(f"darkwatch/alerts_{alert.level}")
         return item
 
 
 class StorePipeline(_Base):
     """Local SQLite first (it is also the crawl's memory), then the configured sink and channels."""
 
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.journal: Any = None
+        self.announced: set[Any] = set()  # journal paths already named in the log
+
     def process_item(self, item: Any) -> Any:
         spider = self.spider
         store = spider.store
         if isinstance(item, ThreadState):
-            if item.thread_url in spider.dirty_threads:
+            if item.thread_url in spider.dirty_threads or store_failure(spider) is not None:
                 # A post of this thread was not stored: keep the old state so the next
                 # crawl reads the thread again.
                 raise DropItem("thread state kept: a post failed to store", log_level="DEBUG")
-            store.put_thread(item)
+            try:
+                store.put_thread(item)
+            except StoreError as exc:
+                stop_on_store_failure(self.crawler, spider, exc)
             raise DropItem("thread state saved", log_level="DEBUG")
         if not isinstance(item, Post):
             return item
-        try:  # the local copy first: it is the crawl's memory and the post's safety net
-            store.write_posts([item])
-            if item.alerts:
-                store.write_alerts(item.alerts)
-        except Exception as exc:
+        change = None
+        if store_failure(spider) is None:
+            try:  # the local copy first: it is the crawl's memory and the post's safety net
+                # post row, alerts and its incident's evidence atomically
+                change = store.store_post(item, item.alerts)
+            except StoreError as exc:
+                stop_on_store_failure(self.crawler, spider, exc)
+            except Exception as exc:
+                spider.dirty_threads.add(item.thread_url)
+                spider.fail("store-error", f"post {item.forum}:{item.post_id} not stored: {exc}")
+                raise DropItem("not stored", log_level="DEBUG") from None
+        if store_failure(spider) is not None:
             spider.dirty_threads.add(item.thread_url)
-            spider.fail("store-error", f"post {item.forum}:{item.post_id} not stored: {exc}")
-            raise DropItem("not stored", log_level="DEBUG") from None
+            self.keep_in_journal(item)
+            raise DropItem("not stored: kept in the recovery journal", log_level="DEBUG")
+        self.stats.inc_value("darkwatch/posts_edited" if item.edited else "darkwatch/posts_new")
+        if isinstance(change, Change):
+            count_incident_change(self.stats, change)
+        if item.alerts:
+            self.stats.inc_value("darkwatch/alerts", len(item.alerts))
+            for alert in item.alerts:
+                self.stats.inc_value(f"darkwatch/alerts_{alert.level}")
         sink = getattr(spider, "sink", None)
         if sink is not None and sink is not store:
             try:
@@ -122,10 +191,31 @@ class StorePipeline(_Base):
                 spider.fail("sink-error", f"post {item.forum}:{item.post_id} not sent to the sink "
                                           f"(kept locally): {exc}")
         notifier = getattr(spider, "notifier", None)
-        if item.alerts and notifier is not None:
+        if notifier is not None:
             try:
-                notifier.notify(item.alerts)
+                notify_post(notifier, store, item.alerts, change)
             except Exception as exc:
                 logger.exception("notification failed")
                 spider.fail("notify-error", f"alerts of post {item.forum}:{item.post_id}: {exc}")
         return item
+
+    def keep_in_journal(self, item: Post) -> None:
+        """The store failed: the post and its alerts wait in the journal for the next crawl."""
+        from crawler.recovery import RecoveryJournal
+
+        spider = self.spider
+        if self.journal is None:
+            self.journal = RecoveryJournal(spider.store.path)
+        try:
+            where = self.journal.append(item, item.alerts)
+        except OSError as exc:
+            # The thread stays unsaved, so the next crawl fetches this post again.
+            spider.fail("journal-failed", f"post {item.forum}:{item.post_id} not kept in the "
+                                          f"recovery journal ({exc.strerror or exc}); the next "
+                                          "crawl fetches it again")
+            return
+        self.stats.inc_value("darkwatch/posts_journaled")
+        if where not in self.announced:
+            self.announced.add(where)
+            logger.warning("[%s] store failed: posts kept in the recovery journal %s; the next "
+                           "crawl stores them", spider.name, where)

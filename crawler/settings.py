@@ -15,6 +15,9 @@ ROBOTSTXT_OBEY = False
 # Safety: no console, no environment proxies read behind our back, no FTP/S3/file
 # handlers (FTP would connect directly). Tor mode replaces http/https handlers.
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19's remote control: an HTTP server on localhost that runs posted Python code (token
+# written under $HOME). A crawler reading hostile pages opens no listener it does not need.
+REMOTE_CONTROL_ENABLED = False
 HTTPPROXY_ENABLED = False
 DOWNLOAD_HANDLERS = {"ftp": None, "s3": None, "file": None, "data": None}
 
@@ -63,6 +66,7 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,
     "crawler.extensions.ContentTypeGuard": 10,
+    "crawler.interrupt.SignalRecorder": 0,  # which signal stopped the crawl: exit 130/143
 }
 DARKWATCH_ALLOWED_CONTENT_TYPES = ["text/html", "application/xhtml+xml"]
 

@@ -10,6 +10,12 @@ status=0
 echo "==> ruff" >&2
 ruff check crawler tests bench || status=1
 
+echo "==> mypy (strict where pyproject.toml [tool.mypy] lists)" >&2
+mypy || status=1
+
+echo "==> import contracts (pyproject.toml [tool.importlinter])" >&2
+lint-imports || status=1
+
 echo "==> rule packs" >&2
 darkwatch rules lint rules/ || status=1
 darkwatch rules test rules/ || status=1

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 
-from crawler.alerts.levels import level_rank
 from crawler.alerts.scrub import clean, scrub
 from crawler.alerts.throttle import Pending
 from crawler.model import Alert
+from crawler.vocabulary import level_rank
 
 MAX_SAMPLES = 5
 MAX_DIGEST_ITEMS = 50

@@ -11,15 +11,16 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from crawler.alerts.channels import Channel, validate_channels
 from crawler.alerts.duration import parse_duration
-from crawler.alerts.levels import at_least, level_rank
 from crawler.alerts.message import format_alert, format_digest
 from crawler.alerts.redact import SecretFilter, install, redact_url, uninstall
 from crawler.alerts.throttle import ThrottleState
 from crawler.config.alerts import AlertsConfig
 from crawler.model import Alert
+from crawler.vocabulary import at_least, level_rank
 
 __all__ = ["Notifier", "notify_type", "validate_channels"]
 
@@ -83,6 +84,33 @@ class Notifier:
         title, body = format_alert(alert, held, self.cfg.kibana_url)
         self._broadcast(title, body, notify_type(alert.level))
         self.stats["sent"] += 1
+
+    def notify_incident(self, incident: Any, why: str, related: Sequence[dict] = ()) -> None:
+        """One notice for an incident that was created, escalated or grew; never raises.
+
+        The same level filter, throttle window and digest as alerts (see ``incidents.notice``)."""
+        if not self.channels or self._closed:
+            return
+        from crawler.incidents.notice import as_alert, format_incident
+
+        try:
+            alert = as_alert(incident, why)
+            if not at_least(alert.level, self.cfg.min_level):
+                self.stats["below_level"] += 1
+                return
+            decision, held = self.state.decide(alert) if self.state else ("send", 0)
+            if decision != "send":
+                self.stats[decision] += 1
+                return
+            if self.cfg.digest and self.state is not None:
+                self.state.enqueue(alert, held)
+                self.stats["queued_digest"] += 1
+                return
+            title, body = format_incident(incident, why, related, held, self.cfg.kibana_url)
+            self._broadcast(title, body, notify_type(alert.level))
+            self.stats["sent"] += 1
+        except Exception:
+            log.exception("incident %s: notification failed", getattr(incident, "id", "?"))
 
     def _broadcast(self, title: str, body: str, ntype: str) -> list:
         return [ch.submit(title, body, ntype) for ch in self.channels]

@@ -79,7 +79,12 @@ class SecretFilter(logging.Filter):
         self._secrets: list[str] = []
 
     def add_url(self, url: str) -> None:
-        new = set(self._secrets) | {s for s in secret_parts(url) if len(s) >= 4}
+        from crawler.logjson import redact
+
+        # Records are already credential-redacted at creation (crawler.logjson): the URL may
+        # arrive in that form, whose token-like path is still to hide.
+        parts = secret_parts(url) | {redact(url)}
+        new = set(self._secrets) | {s for s in parts if len(s) >= 4}
         # Longest first so a whole URL is replaced before its pieces.
         self._secrets = sorted(new, key=len, reverse=True)
 

@@ -7,7 +7,16 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from crawler.cli._common import EXIT_OK, EXIT_PARTIAL, EXIT_STORE, add_config_arg, load_or_exit
+from crawler.cli._common import (
+    EXIT_CONFIG,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_STORE,
+    EXIT_STORE_WRITE,
+    add_config_arg,
+    check_output_paths,
+    load_or_exit,
+)
 
 if TYPE_CHECKING:
     from crawler.config import Config
@@ -20,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Crawl forums through Tor (default) and store new posts. Exit codes: "
                     "0 ok, 1 partial (a forum failed), 2 config/rules error, 3 Tor unavailable, "
                     "4 store unavailable (documents kept in the spool), 5 Redis unavailable "
-                    "(--distributed).",
+                    "(--distributed), 6 store write failed (disk full, I/O error: posts kept in "
+                    "a recovery journal, stored by the next crawl).",
     )
     add_config_arg(p)
     p.add_argument("--forum", "-f", action="append", metavar="NAME",
@@ -46,8 +56,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from crawler import interrupt
     from crawler.crawl import CrawlRefused, run_crawl
+    from crawler.logjson import redact, redact_obj  # one redaction for logs, errors and report
 
+    refused = check_output_paths(created=("metrics_file",), report=args.report,
+                                 metrics_file=args.metrics_file)
+    if refused:  # before the config, Tor or any request: a typo must not cost a crawl
+        print(refused, file=sys.stderr)
+        return EXIT_CONFIG
     level = ["WARNING", "INFO", "DEBUG"][min(args.verbose, 2)]
     if args.log_format == "json":
         from crawler import logjson
@@ -62,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
 
     def progress(msg: str) -> None:
         if not args.quiet:
-            print(msg, file=sys.stderr, flush=True)
+            print(redact(msg), file=sys.stderr, flush=True)
 
     try:
         if args.distributed:
@@ -71,26 +88,53 @@ def run(args: argparse.Namespace) -> int:
             result = run_distributed(cfg, args.distributed, args.forum, direct=args.direct,
                                      progress=progress, timeout=args.round_timeout)
         else:
-            result = run_crawl(cfg, args.forum, direct=args.direct, progress=progress,
-                               log_level=level, show_progress=not args.quiet,
-                               log_format=args.log_format)
+            with interrupt.installed():  # SIGTERM/SIGINT before Scrapy's handlers: exit 128+N
+                result = run_crawl(cfg, args.forum, direct=args.direct, progress=progress,
+                                   log_level=level, show_progress=not args.quiet,
+                                   log_format=args.log_format)
     except CrawlRefused as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(redact(f"error: {exc}"), file=sys.stderr)
         if args.metrics_file:
             write_metrics(args.metrics_file, cfg, None, exc.exit_code)
         return exc.exit_code
-    for forum in result.forums:
-        print(forum.line())
-        for sample in forum.error_samples[:5]:
-            print(f"  {sample['kind']}: {sample['message']}")
-    print(result.summary())
+    except interrupt.Interrupted as exc:
+        print(f"stopped by {exc}: nothing crawled", file=sys.stderr)
+        return 128 + exc.signum
+    try:
+        for forum in result.forums:
+            print(forum.line())
+            for sample in forum.error_samples[:5]:
+                print(redact(f"  {sample['kind']}: {sample['message']}"))
+        print(result.summary(), flush=True)
+    except BrokenPipeError:  # `crawl | head -1`: the report, metrics and gap alerts still matter
+        from crawler.cli import closed_pipe
+
+        closed_pipe()
     if result.spooled:
         print(f"store unavailable: {result.spooled} document(s) kept in the spool; they are sent "
               "on the next run or by `darkwatch spool replay`", file=sys.stderr)
     if args.report:
-        write_private(args.report, json.dumps(result.to_dict(), indent=2))
+        try:
+            write_private(args.report, json.dumps(redact_obj(result.to_dict()), indent=2))
+        except OSError as exc:  # checked before the crawl; changed since (or a full disk)
+            print(f"error: --report {args.report}: not written: {exc.strerror or exc}",
+                  file=sys.stderr)
     # Store down outranks a failed forum: the SOC sees neither the posts nor the alerts.
     code = EXIT_STORE if result.spooled else EXIT_PARTIAL if result.failed else EXIT_OK
+    stopped = [f.forum for f in result.forums if f.status == "stopped"]
+    if stopped:  # not a failure: the shell convention, 130 (SIGINT) or 143 (SIGTERM)
+        code = interrupt.exit_code()
+        print(f"stopped by {interrupt.name()}: {', '.join(stopped)} interrupted, what was fetched "
+              "is stored", file=sys.stderr)
+    if result.store_error:  # the store takes no more writes in this run: no gap/blind alerts
+        print(redact(f"error: {result.store_error}"), file=sys.stderr)
+        if args.metrics_file:
+            write_metrics(args.metrics_file, cfg, result, EXIT_STORE_WRITE)
+        return EXIT_STORE_WRITE
+    from crawler.monitoring import raise_blind_alerts  # a forum that read nothing: alert now
+
+    for alert in raise_blind_alerts(cfg, result.forums):
+        print(f"monitoring: {alert.rule['title']}", file=sys.stderr)
     if args.gap_check:
         check_gaps(cfg)
     if args.metrics_file:

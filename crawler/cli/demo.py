@@ -86,17 +86,29 @@ def run(args: argparse.Namespace) -> int:
     store = SqliteStore(cfg.store.sqlite)
     try:
         by_forum = Counter(p.forum for p in store.iter_posts())
-        alerts = store.list_alerts(limit=10_000)
+        alerts = store.list_alerts(limit=100_000)
+        incidents = store.incidents.list()
+        related = {i.id: store.incidents.related(i.id, limit=3) for i in incidents[:3]}
     finally:
         store.close()
     print("posts stored: " + ", ".join(f"{k} {v}" for k, v in sorted(by_forum.items())))
-    levels = Counter(a.level for a in alerts)
-    rules = Counter(a.rule.get("name", "?") for a in alerts)
-    print(f"alerts: {len(alerts)} (" + ", ".join(f"{k} {v}" for k, v in levels.most_common()) + ")")
-    for name, n in rules.most_common(8):
-        print(f"  {name}: {n}")
-    for a in [a for a in alerts if a.level == "critical"][:3]:
-        print(f"  e.g. [{a.level}] {a.rule.get('title')} in {a.thread_title!r}: "
-              f"{', '.join(a.masked[:3])}")
+    print_incidents(incidents, related, len(alerts))
     print(f"store: {cfg.store.sqlite}  (darkwatch posts export --config {work / 'darkwatch.yml'})")
     return 1 if result.failed else 0
+
+
+def print_incidents(incidents: list, related: dict[str, list[dict]], raw_alerts: int) -> None:
+    """The analyst's view: incidents by level and the biggest ones (raw alerts as one figure)."""
+    from crawler.alerts.scrub import clean
+    from crawler.incidents.model import LEVELS
+
+    levels = Counter(i.level for i in incidents)
+    by_level = ", ".join(f"{lv} {levels[lv]}" for lv in reversed(LEVELS) if levels[lv])
+    print(f"incidents: {len(incidents)} ({by_level or 'none'}) from {raw_alerts} raw alerts"
+          " (`darkwatch incidents list`)")
+    for inc in incidents[:3]:
+        print(f"  {inc.id}  [{inc.level}] {clean(inc.title, 120)}  ({clean(inc.forum, 30)})")
+        for r in related.get(inc.id, []):
+            if r["shared_fingerprints"]:
+                print(f"    related {r['id']} on {clean(r['forum'], 30)}: "
+                      f"{r['shared_fingerprints']} shared NIR(s)")

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from crawler.cli._common import EXIT_CONFIG, EXIT_OK, EXIT_STORE, add_config_arg, load_or_exit
+from crawler.logjson import redact
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,20 +27,22 @@ def setup(args: argparse.Namespace) -> int:
         print(f"error: {args.config}: no store.elasticsearch section; add one "
               "(store: {elasticsearch: {url: ..., api_key: ${ES_API_KEY}}})", file=sys.stderr)
         return EXIT_CONFIG
-    client = make_client(es)
+    client = None
     try:
+        client = make_client(es)
         report = install(client, es)
     except Exception as exc:
-        print(f"error: {describe(exc, es)}", file=sys.stderr)
+        print(redact(f"error: {describe(exc, es)}"), file=sys.stderr)
         return EXIT_STORE
     finally:
-        client.close()
+        if client is not None:
+            client.close()
     for line in report.installed:
         print(f"installed {line}")
     for line in report.unchanged:
         print(f"unchanged {line}")
     for note in report.notes:
-        print(f"note: {note}", file=sys.stderr)
+        print(redact(f"note: {note}"), file=sys.stderr)
     print("nothing to do: already up to date" if not report.changed else
           f"{len(report.installed)} object(s) installed", file=sys.stderr)
     return EXIT_OK

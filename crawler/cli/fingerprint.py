@@ -43,13 +43,14 @@ def canonical(value: str, kind: str = "auto") -> str | None:
 def run(args: argparse.Namespace) -> int:
     from crawler.rules.fingerprint import FingerprintKeyMissing, fingerprint, resolve_key
 
-    configured = None
+    configured = key_file = None
     if args.config:
         from crawler.cli._common import load_or_exit
 
-        configured = load_or_exit(args.config).rules.fingerprint_key
+        rules_cfg = load_or_exit(args.config).rules
+        configured, key_file = rules_cfg.fingerprint_key, rules_cfg.fingerprint_key_file
     try:
-        key = resolve_key(configured, ephemeral_ok=False)
+        key = resolve_key(configured, ephemeral_ok=False, key_file=key_file)
     except FingerprintKeyMissing as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 
 from crawler.cli._common import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL, EXIT_STORE
+from crawler.logjson import redact
 
 DEFAULT_FILE = Path(__file__).resolve().parents[2] / "deploy" / "kibana" / "darkwatch.ndjson"
 
@@ -62,6 +63,7 @@ def import_objects(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_CONFIG
     base = args.url.rstrip("/")
+    shown = redact(base)  # an operator may put user:password@ in --url
     space = f"/s/{args.space}" if args.space else ""
     url = f"{base}{space}/api/saved_objects/_import?overwrite=true"
     body, ctype = multipart(path.name, content)
@@ -90,15 +92,16 @@ def import_objects(args: argparse.Namespace) -> int:
         hint = {401: "the credentials were rejected: check --api-key / --username and $KIBANA_PASSWORD",
                 403: "the account may not import saved objects (needs Saved Objects Management: all)",
                 404: "no saved-objects API here: is --url Kibana (not Elasticsearch), and the space right?"}
-        print(f"error: Kibana at {base} answered {exc.code}: {hint.get(exc.code, detail)}", file=sys.stderr)
+        print(redact(f"error: Kibana at {shown} answered {exc.code}: {hint.get(exc.code, detail)}"),
+              file=sys.stderr)
         return EXIT_STORE
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        print(f"error: Kibana at {base} is unreachable ({reason}): is it running, is --url right?",
+        print(redact(f"error: Kibana at {shown} is unreachable ({reason}): is it running, is --url right?"),
               file=sys.stderr)
         return EXIT_STORE
     except ValueError:
-        print(f"error: {base} did not answer with JSON: is --url Kibana?", file=sys.stderr)
+        print(f"error: {shown} did not answer with JSON: is --url Kibana?", file=sys.stderr)
         return EXIT_STORE
     if not result.get("success"):
         for err in result.get("errors", []):
@@ -107,5 +110,5 @@ def import_objects(args: argparse.Namespace) -> int:
         print(f"imported {result.get('successCount', 0)} object(s), {len(result.get('errors', []))} failed",
               file=sys.stderr)
         return EXIT_PARTIAL
-    print(f"imported {result.get('successCount', 0)} object(s) into {base}{space or ''} (overwrite)")
+    print(f"imported {result.get('successCount', 0)} object(s) into {shown}{space or ''} (overwrite)")
     return EXIT_OK

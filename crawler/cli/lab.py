@@ -8,8 +8,9 @@ import sys
 import time
 
 from crawler.cli._common import EXIT_OK
+from crawler.exitcodes import ExitCode
 
-EXIT_LAB = 3
+EXIT_LAB = ExitCode.TOR  # the lab is a Tor network: its failure is "Tor unavailable"
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -7,7 +7,7 @@ import csv
 import json
 import sys
 
-from crawler.cli._common import EXIT_CONFIG, add_config_arg, load_or_exit
+from crawler.cli._common import EXIT_CONFIG, add_config_arg, check_output_paths, load_or_exit
 from crawler.model import POST_FIELDS
 
 
@@ -26,22 +26,27 @@ def register(sub: argparse._SubParsersAction) -> None:
 def export(args: argparse.Namespace) -> int:
     from crawler.sinks import open_state
 
-    cfg = load_or_exit(args.config)
     since = args.since
     if since:
-        from datetime import UTC, datetime
+        from crawler.alerts.duration import parse_iso_utc
 
         try:
-            dt = datetime.fromisoformat(since.replace("Z", "+00:00"))
-        except ValueError:
-            print(f"error: --since {since!r} is not ISO 8601 (e.g. 2024-01-15T00:00:00Z)",
-                  file=sys.stderr)
+            since = parse_iso_utc(since)
+        except ValueError as exc:  # not ISO 8601, or out of range once in UTC
+            print(f"error: --since: {exc}", file=sys.stderr)
             return EXIT_CONFIG
-        if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=UTC)
-        since = dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    refused = check_output_paths(output=args.output)  # before the store is read
+    if refused:
+        print(refused, file=sys.stderr)
+        return EXIT_CONFIG
+    cfg = load_or_exit(args.config)
     store = open_state(cfg)
-    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
+    try:
+        out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
+    except OSError as exc:  # changed since the check (a race), or a read-only file system
+        store.close()
+        print(f"error: --output {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_CONFIG
     try:
         if args.format == "jsonl":
             for post in store.iter_posts(args.forum, since):

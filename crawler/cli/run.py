@@ -7,6 +7,7 @@ import logging
 import sys
 
 from crawler.cli._common import EXIT_CONFIG, add_config_arg
+from crawler.daemon.scheduler import DEFAULT_BACKOFF_MAX
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,7 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "run", help="crawl forums on their schedules (--daemon) or what is due now (--once)",
         description="Schedule per-forum crawls (forums[].every or forums[].cron; default every 1h). "
                     "Each crawl is a child `darkwatch crawl --forum NAME` process. The config and "
-                    "rule files are reloaded when they change; SIGTERM/SIGINT stop cleanly (exit 0).",
+                    "rule files are reloaded when they change or on SIGHUP; SIGTERM/SIGINT stop "
+                    "cleanly (exit 0). A failing forum is retried 1, 2, 4... intervals after its "
+                    "failed crawl ended, at most --backoff-max intervals, until it succeeds.",
     )
     add_config_arg(p)
     mode = p.add_mutually_exclusive_group(required=True)
@@ -35,6 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="crawl processes at most at once (default 2)")
     p.add_argument("--stop-timeout", type=float, default=30.0, metavar="SECONDS",
                    help="on stop, wait this long for crawls to finish after SIGTERM, then kill them")
+    p.add_argument("--backoff-max", type=float, default=DEFAULT_BACKOFF_MAX, metavar="N",
+                   help="a failing forum waits at most N of its intervals between attempts "
+                        f"(default {DEFAULT_BACKOFF_MAX:g})")
     p.add_argument("--log-format", choices=("text", "json"), default="text",
                    help="log lines as text (default) or JSON objects (also passed to the crawls)")
     p.add_argument("-v", "--verbose", action="count", default=0,
@@ -54,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
     if args.max_parallel < 1:
         print("error: --max-parallel must be at least 1", file=sys.stderr)
         return EXIT_CONFIG
+    if not 1 <= args.backoff_max < 1e6:  # NaN and inf fail too
+        print("error: --backoff-max must be at least 1 (interval)", file=sys.stderr)
+        return EXIT_CONFIG
     addr = None
     if args.metrics_addr:
         try:
@@ -69,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     child_args = ["--log-format", args.log_format] + (["-" + "v" * args.verbose] if args.verbose else [])
     opts = Options(config=args.config, direct=args.direct, metrics_file=args.metrics_file,
                    max_parallel=args.max_parallel, stop_timeout=args.stop_timeout,
-                   child_args=child_args)
+                   backoff_max=args.backoff_max, child_args=child_args)
     state = MetricsState.load(args.metrics_file) if args.metrics_file else MetricsState()
     daemon = Daemon(opts, DaemonMetrics(state))
     daemon.install_signals()  # before the first load: a SIGTERM during start-up still exits 0

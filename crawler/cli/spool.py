@@ -7,6 +7,7 @@ import json
 import sys
 
 from crawler.cli._common import EXIT_CONFIG, EXIT_OK, EXIT_STORE, add_config_arg, load_or_exit
+from crawler.logjson import redact
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,16 +50,17 @@ def replay(args: argparse.Namespace) -> int:
     from crawler.sinks.es_client import StoreError
 
     sink = ElasticsearchSink(_es(args))
+    sink.announce = False  # the outcome is printed below, once
     try:
         res = sink.flush()
     except StoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(redact(f"error: {exc}"), file=sys.stderr)
         return EXIT_STORE
     finally:
         sink.spool.close()
     print(f"sent {res.sent}, dead-lettered {res.dead}, still spooled {sink.pending()}")
     if res.error or res.kept:
-        print(f"error: {res.error or 'Elasticsearch refused some documents for now (429/5xx)'}",
+        print(redact(f"error: {res.error or 'Elasticsearch refused some documents for now (429/5xx)'}"),
               file=sys.stderr)
         return EXIT_STORE
     return EXIT_OK

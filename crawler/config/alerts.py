@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Level = Literal["informational", "low", "medium", "high", "critical"]
+from crawler.vocabulary import Level
 
 
 class AlertsConfig(BaseModel):
@@ -16,6 +16,10 @@ class AlertsConfig(BaseModel):
     min_level: Level = "medium"
     throttle: str = "1h"  # one notification per (rule, thread) per window; "0" disables
     digest: bool = False  # one message per run instead of one per alert
+    # What a notification is about: "incident" (one per leaking thread: on creation, escalation
+    # and nir_distinct growth) or "alert" (one per rule firing on a post, throttled).
+    notify: Literal["incident", "alert"] = "alert"
+    incident_growth: float = Field(default=10.0, ge=1.1, le=1000)  # nir_distinct factor per notice
     kibana_url: str | None = None  # template, e.g. "https://kibana/app/discover#/doc/...{id}"
     # Delivery bounds: per-attempt socket timeout, extra attempts per message, and how long the
     # end of a run may wait for queued notifications.

@@ -4,32 +4,23 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from crawler.config.models import Config
-from crawler.yamlpos import LocatedDoc, YamlError, load_documents
+from crawler.config.rules import KEY_FILE_NAME
+from crawler.problems import Problem
+from crawler.yamlpos import LocatedDoc, YamlError, load_documents, read_text
 
 # The rule packs shipped with darkwatch: used when the config names no rule paths.
-SHIPPED_RULES = Path(__file__).resolve().parents[2] / "rules"
+# The shipped packs: crawler/rulepacks is a symlink to the top-level rules/ in a checkout and the
+# copied files in an installed wheel; resolved so messages name rules/... in a checkout.
+SHIPPED_RULES = (Path(__file__).resolve().parents[1] / "rulepacks").resolve()
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-@dataclass(slots=True)
-class Problem:
-    file: str
-    line: int
-    column: int
-    key: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}:{self.column}"
-        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
 
 
 class ConfigError(Exception):
@@ -40,14 +31,14 @@ class ConfigError(Exception):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-def _dotted(path: tuple) -> str:
+def _dotted(path: tuple[Any, ...]) -> str:
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
 
-def _expand(value: Any, path: tuple, doc: LocatedDoc, file: str, problems: list[Problem]) -> Any:
+def _expand(value: Any, path: tuple[Any, ...], doc: LocatedDoc, file: str, problems: list[Problem]) -> Any:
     if isinstance(value, dict):
         return {k: _expand(v, (*path, k), doc, file, problems) for k, v in value.items()}
     if isinstance(value, list):
@@ -62,9 +53,10 @@ def _expand(value: Any, path: tuple, doc: LocatedDoc, file: str, problems: list[
                 return default
             line, col = doc.key_where(path)
             problems.append(
-                Problem(file, line, col, _dotted(path),
+                Problem(file, line, col,
                         f"environment variable {name} is not set "
-                        f"(export it, put it in the env file, or write ${{{name}:-default}})")
+                        f"(export it, put it in the env file, or write ${{{name}:-default}})",
+                        _dotted(path))
             )
             return ""
 
@@ -84,6 +76,9 @@ def _resolve_paths(cfg: Config, base: Path) -> None:
     if cfg.store.elasticsearch:
         cfg.store.elasticsearch.spool_dir = rel(cfg.store.elasticsearch.spool_dir) or ""
         cfg.store.elasticsearch.ca_cert = rel(cfg.store.elasticsearch.ca_cert)
+    cfg.rules.fingerprint_key_file = rel(cfg.rules.fingerprint_key_file)
+    if cfg.rules.fingerprint_key_file is None and cfg.store.sqlite != ":memory:":
+        cfg.rules.fingerprint_key_file = str(Path(cfg.store.sqlite).parent / KEY_FILE_NAME)
     if "paths" in cfg.rules.model_fields_set:
         cfg.rules.paths = [rel(p) or p for p in cfg.rules.paths]
     else:
@@ -96,36 +91,60 @@ def parse_config(text: str, file: str = "<string>", base: Path | None = None) ->
     try:
         docs = load_documents(text)
     except YamlError as exc:
-        raise ConfigError(
-            [Problem(file, exc.line, exc.column, "", f"YAML syntax error: {exc} "
-                     "(check indentation and quoting around this line)")]
-        ) from None
+        raise ConfigError([Problem(file, exc.line, exc.column, exc.describe())]) from None
     if len(docs) > 1:
-        raise ConfigError([Problem(file, 1, 1, "", "one YAML document expected; remove the '---' "
+        raise ConfigError([Problem(file, 1, 1, "one YAML document expected; remove the '---' "
                                    "separators (forums go in one 'forums:' list)")])
     located = docs[0] if docs else LocatedDoc({})
     data = located.data if located.data is not None else {}
     if not isinstance(data, dict):
-        raise ConfigError([Problem(file, 1, 1, "", "the top level must be a mapping "
+        raise ConfigError([Problem(file, 1, 1, "the top level must be a mapping "
                                    "with keys like 'store:' and 'forums:'")])
     problems: list[Problem] = []
     data = _expand(data, (), located, file, problems)
     if problems:
         raise ConfigError(problems)
+    duplicates = _duplicate_forums(data, located, file)
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
+            if duplicates and not err["loc"] and "is used twice" in err["msg"]:
+                continue  # said at the duplicate's own line below
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
             line, col = located.key_where(loc)
-            problems.append(Problem(file, line, col, _dotted(loc), _explain(err)))
-        raise ConfigError(problems) from None
+            problems.append(Problem(file, line, col, _explain(err), _dotted(loc)))
+        raise ConfigError(problems + duplicates) from None
+    if duplicates:
+        raise ConfigError(duplicates)
     cfg.source = file
     _resolve_paths(cfg, base or Path.cwd())
     return cfg
 
 
-def _explain(err: dict) -> str:
+def _duplicate_forums(data: dict[str, Any], doc: LocatedDoc, file: str) -> list[Problem]:
+    """A forum name used twice, at the second use (the model's own check has no position)."""
+    forums = data.get("forums")
+    if not isinstance(forums, list):
+        return []
+    first: dict[str, int] = {}
+    out = []
+    for i, forum in enumerate(forums):
+        name = forum.get("name") if isinstance(forum, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in first:
+            line, col = doc.where(("forums", i, "name"))
+            out.append(Problem(file, line, col,
+                               f"forum name {name!r} is used twice (first at line "
+                               f"{doc.where(('forums', first[name], 'name'))[0]}); "
+                               "names must be unique", f"forums[{i}].name"))
+        else:
+            first[name] = i
+    return out
+
+
+def _explain(err: ErrorDetails) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         return "unknown key (check its spelling; see the README's configuration reference)"
@@ -139,13 +158,21 @@ def _explain(err: dict) -> str:
     return msg
 
 
-def load_config(path: str | os.PathLike[str]) -> Config:
+def read_config_text(path: str | os.PathLike[str]) -> str:
+    """The config's text, or ConfigError: missing, not a regular file, over 1 MiB, not UTF-8."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        return read_text(p)  # bounded size, regular files only, non-UTF-8 at its line:col
     except FileNotFoundError:
-        raise ConfigError([Problem(str(p), 1, 1, "", "config file not found "
+        raise ConfigError([Problem(str(p), 1, 1, "config file not found "
                                    "(pass --config FILE or create ./darkwatch.yml)")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([Problem(str(p), 1, 1, "", f"cannot read config: {exc}")]) from None
-    return parse_config(text, str(p), p.resolve().parent)
+    except YamlError as exc:
+        raise ConfigError([Problem(str(p), exc.line, exc.column, exc.describe())]) from None
+    except OSError as exc:
+        raise ConfigError([Problem(str(p), 1, 1,
+                                   f"cannot read config: {exc.strerror or exc}")]) from None
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    p = Path(path)
+    return parse_config(read_config_text(p), str(p), p.resolve().parent)

@@ -26,9 +26,22 @@ class FormLogin(BaseModel):
     url: str  # page holding the login form
     username: str
     password: str
-    username_field: str | None = None  # defaults from the engine preset
+    # Field names: configured, else the engine preset's, else read from the form (the password
+    # input and the text input before it).
+    username_field: str | None = None
     password_field: str | None = None
-    form: str | None = None  # CSS selector of the form; preset default otherwise
+    form: str | None = None  # CSS selector of the form; else the preset's, else the password form
+
+
+class ExpectConfig(BaseModel):
+    """What a healthy crawl of this forum looks like; less is a ``failed`` forum, not ``ok``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    board_threads: int = Field(default=1, ge=0)  # thread rows at least, on each start URL's page
+    thread_posts: int = Field(default=1, ge=0)  # posts at least, on each thread page
+    # layout-changed: fewer board thread rows than this fraction of the last good crawl's.
+    threads_drop: float = Field(default=0.5, ge=0, le=1)
 
 
 class AuthConfig(BaseModel):
@@ -38,11 +51,25 @@ class AuthConfig(BaseModel):
     login: FormLogin | None = None
     logged_out_text: list[str] = Field(
         default_factory=lambda: [
+            # A fallback only: walls are recognised by behaviour first (redirect to the login
+            # page, 401/403, a password form instead of content).
             "you must be logged in",
             "you are not logged in",
+            "please log in",
+            "please login",
+            "login required",
+            "log in to view",
             "vous devez être connecté",
             "vous devez vous connecter",
-            "login required",
+            "veuillez vous connecter",
+            "debe iniciar sesión",
+            "debes iniciar sesión",
+            "sie müssen angemeldet sein",
+            "bitte melden sie sich an",
+            "devi effettuare il login",
+            "você precisa estar logado",
+            "войдите",
+            "необходимо авторизоваться",
         ]
     )
 
@@ -59,8 +86,11 @@ class ForumConfig(BaseModel):
     concurrency: int = Field(default=1, ge=1, le=16)
     timeout: float = Field(default=120.0, gt=0)
     timezone: str = "UTC"  # zone of human-readable dates on this forum
+    # Interface language of human dates ("ru", "de", ...); None: the page's <html lang>.
+    language: str | None = None
     tls_verify: bool = True  # onion sites often use self-signed certs
     auth: AuthConfig = Field(default_factory=AuthConfig)
+    expect: ExpectConfig = Field(default_factory=ExpectConfig)
     enabled: bool = True
     # Daemon schedule (`darkwatch run --daemon`): a duration, or a 5-field cron expression (UTC).
     # Neither set: every 1h. Also the interval of the monitoring-gap check.
@@ -73,7 +103,7 @@ class ForumConfig(BaseModel):
         from crawler.config.schedule import check_every
 
         if v is not None:
-            check_every(v)  # type: ignore[arg-type]
+            check_every(v)
             return str(v)
         return v
 
@@ -112,6 +142,19 @@ class ForumConfig(BaseModel):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {v!r} (use an IANA name like Europe/Paris)") from exc
         return v
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from crawler.engines.dates import normalise_language
+
+        code = normalise_language(v)
+        if code is None:
+            raise ValueError(f"unknown language {v!r} (use a code like ru, uk, en, fr, de, es, it; "
+                             "or leave it out to read the page's <html lang>)")
+        return code
 
     @model_validator(mode="after")
     def _custom_needs_selectors(self) -> ForumConfig:

@@ -39,3 +39,7 @@ class StoreConfig(BaseModel):
 
     sqlite: str = "./darkwatch.db"
     elasticsearch: ElasticsearchConfig | None = None
+    # A crawl refuses to start (exit 2) with less free space than this where the store writes.
+    min_free_mb: int = Field(default=50, ge=0)
+    # PRAGMA quick_check before each crawl: a corrupt store would answer "nothing new".
+    integrity_check: bool = True

@@ -23,17 +23,20 @@ class DaemonMetrics:
         self.state = state or MetricsState()
         self.lock = threading.Lock()
         self.next_runs: dict[str, float] = {}
+        self.failures: dict[str, int] = {}  # consecutive failed crawls per forum (backoff)
         self.running: set[str] = set()
         self.reload_failures = 0
         self.config_ok = True
 
-    def record_report(self, forum: str, report: dict[str, Any] | None, exit_code: int, now: float) -> None:
-        """One child crawl: its JSON report (``crawl --report``) or, when it wrote none, its exit code."""
+    def record_report(self, forum: str, report: dict[str, Any] | None, exit_code: int | None,
+                      now: float) -> None:
+        """One child crawl: its JSON report (``crawl --report``) or, when it wrote none, its exit
+        code. ``exit_code`` None: a stopped crawl (its figures count; the exit code gauge stays)."""
         with self.lock:
             if report is not None:
                 forums = [SimpleNamespace(**f) for f in report.get("forums", [])]
                 record_crawl(self.state, SimpleNamespace(forums=forums, tor=report.get("tor")), now)
-            else:
+            elif exit_code is not None:
                 if exit_code == 3:
                     self.state.inc("darkwatch_tor_bootstrap_failures")
                 self.state.inc("darkwatch_crawl_runs", (forum, "failed"))
@@ -50,16 +53,22 @@ class DaemonMetrics:
             families = list(self.state.collect())
             next_run = GaugeMetricFamily(
                 "darkwatch_daemon_next_run_timestamp_seconds",
-                "When the daemon next starts a crawl of the forum, Unix time.", labels=["forum"])
+                "When the daemon next starts a crawl of the forum (its backoff included), Unix time.",
+                labels=["forum"])
             running = GaugeMetricFamily(
                 "darkwatch_daemon_crawl_running", "1 while a crawl of the forum is running.",
                 labels=["forum"])
+            failures = GaugeMetricFamily(
+                "darkwatch_daemon_consecutive_failures",
+                "Failed crawls of the forum in a row; while > 0 its next attempt is backed off "
+                "(see darkwatch_daemon_next_run_timestamp_seconds).", labels=["forum"])
             for forum in sorted(self.next_runs.keys() | self.running):
                 if forum in self.next_runs:
                     next_run.add_metric([forum], self.next_runs[forum])
+                    failures.add_metric([forum], float(self.failures.get(forum, 0)))
                 running.add_metric([forum], 1.0 if forum in self.running else 0.0)
             families += [
-                next_run, running,
+                next_run, running, failures,
                 GaugeMetricFamily("darkwatch_daemon_running_crawls", "Crawl processes running now.",
                                   value=len(self.running)),
                 CounterMetricFamily("darkwatch_daemon_config_reload_failures",
@@ -74,11 +83,12 @@ class DaemonMetrics:
 
 def parse_addr(text: str) -> tuple[str, int]:
     """``HOST:PORT`` or ``[V6]:PORT`` -> (host, port); ``ValueError`` with the expected form."""
-    host, sep, port = text.rpartition(":")
-    host = host.strip("[]")
-    if not sep or not host or not port.isdigit() or int(port) > 65535:
-        raise ValueError(f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:9464)")
-    return host, int(port)
+    from crawler.netpolicy import parse_hostport
+
+    try:
+        return parse_hostport(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:9464)") from None
 
 
 def is_loopback(host: str) -> bool:

@@ -4,6 +4,8 @@ Children run ``darkwatch crawl -c SNAPSHOT --forum NAME --report FILE``. SNAPSHO
 (beside the config, so relative paths resolve the same) of the last config text that validated: a
 broken edit of the config is rejected by the daemon *and* never reaches a crawl. Rule files are
 read by each crawl; a broken rule edit is reported here at once (crawls refuse until it is fixed).
+SIGHUP re-reads both at once (systemd's ``ExecReload``). A failed crawl backs its forum off
+(``scheduler.backoff_delay``). Signal handlers only set flags: the loop logs and acts.
 """
 
 from __future__ import annotations
@@ -23,12 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from crawler.config import Config, ConfigError
-from crawler.config.loader import Problem, parse_config
+from crawler.config.loader import parse_config, read_config_text
 from crawler.daemon.metrics import DaemonMetrics
-from crawler.daemon.scheduler import Scheduler
+from crawler.daemon.scheduler import DEFAULT_BACKOFF_MAX, Scheduler
 
 logger = logging.getLogger("crawler.daemon")
 HISTORY_LIMIT = 20000
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# A crawl stopped by SIGTERM/SIGINT exits 128+N (``crawler.interrupt``): not a failure.
+STOPPED_CODES = {128 + s for s in STOP_SIGNALS} | {-s for s in STOP_SIGNALS}
 
 
 @dataclass
@@ -39,6 +44,7 @@ class Options:
     max_parallel: int = 2
     stop_timeout: float = 30.0  # seconds between SIGTERM and SIGKILL for running crawls
     tick: float = 0.5  # seconds between looks at children, the clock and the config's mtime
+    backoff_max: float = DEFAULT_BACKOFF_MAX  # a failing forum waits at most this many intervals
     child_args: list[str] = field(default_factory=list)  # e.g. -v, --log-format json
 
 
@@ -50,13 +56,26 @@ class Child:
     started: float
 
 
+def human(seconds: float) -> str:
+    """``4m``, ``1h30m``, ``12s``: a delay for a log line."""
+    total = max(0, round(seconds))
+    h, rest = divmod(total, 3600)
+    m, sec = divmod(rest, 60)
+    parts = [f"{v}{u}" for v, u in ((h, "h"), (m, "m"), (sec, "s")) if v]
+    return "".join(parts[:2]) or "0s"
+
+
+def signame(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:  # a real-time signal
+        return f"signal {signum}"
+
+
 def read_config(path: str) -> tuple[str, Config]:
     """The config's text and its validated form (the text is what the snapshot keeps)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([Problem(str(p), 1, 1, "", f"cannot read config: {exc}")]) from None
+    text = read_config_text(p)  # bounded, regular file, UTF-8: as every command reads it
     return text, parse_config(text, str(p), p.resolve().parent)
 
 
@@ -86,9 +105,11 @@ class Daemon:
     def __init__(self, opts: Options, metrics: DaemonMetrics | None = None) -> None:
         self.opts = opts
         self.metrics = metrics or DaemonMetrics()
-        self.scheduler = Scheduler()
+        self.scheduler = Scheduler(opts.backoff_max)
         self.children: dict[str, Child] = {}
         self.stop = threading.Event()
+        self.stop_signal: int | None = None
+        self.hup = threading.Event()
         self.cfg: Config | None = None
         self.key: tuple[Any, ...] | None = None
         self.rejected: tuple[Any, ...] | None = None
@@ -100,12 +121,19 @@ class Daemon:
         """First load: errors propagate (``ConfigError``/``RuleError``): the CLI exits 2."""
         text, cfg = read_config(self.opts.config)
         check_rules(cfg)
-        self._adopt(text, cfg, time.time(), history=self._history(cfg))
+        now = time.time()
+        self._adopt(text, cfg, now, *self._history(cfg))
+        for name, n in self.scheduler.failures().items():
+            if n:
+                logger.warning("forum %s: failed %d time%s in a row before this start, next attempt "
+                               "in %s", name, n, "" if n == 1 else "s",
+                               human(self.scheduler.next_runs()[name] - now), extra={"forum": name})
         return cfg
 
-    def maybe_reload(self, now: float) -> None:
+    def maybe_reload(self, now: float, force: bool = False) -> None:
+        """Reload when the config or a rule file changed (``force``: SIGHUP, whatever changed)."""
         key = watch_key(self.opts.config, self.cfg)
-        if key in (self.key, self.rejected):
+        if not force and key in (self.key, self.rejected):
             return
         from crawler.rules.errors import RuleError
 
@@ -129,11 +157,12 @@ class Daemon:
         enabled = [f.name for f in cfg.forums if f.enabled]
         logger.info("reload: config reloaded, %d forum(s) scheduled: %s", len(enabled), ", ".join(enabled))
 
-    def _adopt(self, text: str, cfg: Config, now: float, history: dict[str, float] | None = None) -> None:
+    def _adopt(self, text: str, cfg: Config, now: float, history: dict[str, float] | None = None,
+               failing: dict[str, tuple[int, float]] | None = None) -> None:
         self.cfg, self.rejected = cfg, None
         self.key = watch_key(self.opts.config, cfg)
         self.snapshot = self._write_snapshot(text)
-        self.scheduler.sync(cfg.forums, now, history)
+        self.scheduler.sync(cfg.forums, now, history, failing)
         self._publish()
 
     def _write_snapshot(self, text: str) -> str | None:
@@ -152,12 +181,14 @@ class Daemon:
             return None
         return str(target)
 
-    def _history(self, cfg: Config) -> dict[str, float]:
-        """Last start per forum from the store (so a restart does not crawl everything at once);
-        also seeds the last-success gauges."""
+    def _history(self, cfg: Config) -> tuple[dict[str, float], dict[str, tuple[int, float]]]:
+        """From the store's runs, so a restart neither crawls everything at once nor forgets a
+        failing forum's backoff: the last start per forum (a stopped crawl does not count: it is
+        redone) and, per failing forum, (failed crawls in a row, end of the last). Also seeds the
+        last-success gauges."""
         path = cfg.store.sqlite
         if path == ":memory:" or not os.path.exists(path):
-            return {}
+            return {}, {}
         from crawler.metrics import fill_last_successes
         from crawler.monitoring import parse_ts
         from crawler.sinks.sqlite import SqliteStore
@@ -169,12 +200,23 @@ class Daemon:
                 fill_last_successes(self.metrics.state, store)
         finally:
             store.close()
-        out: dict[str, float] = {}
+        starts: dict[str, float] = {}
+        failing: dict[str, tuple[int, float]] = {}
+        settled: set[str] = set()  # forums whose run of failures is counted
         for run in runs:  # newest first
+            forum, status = run.get("forum"), run.get("status")
             ts = parse_ts(run.get("started"))
-            if run.get("forum") and ts is not None:
-                out.setdefault(run["forum"], ts)
-        return out
+            if not forum or ts is None or status == "stopped":
+                continue
+            starts.setdefault(forum, ts)
+            if forum in settled or status is None:  # None: still running, or killed
+                continue
+            if status == "failed":
+                count, ended = failing.get(forum, (0, parse_ts(run.get("finished")) or ts))
+                failing[forum] = (count + 1, ended)
+            else:
+                settled.add(forum)
+        return starts, failing
 
     # -- children ----------------------------------------------------------------------------
     def spawn(self, forum: Any, now: float) -> None:
@@ -211,51 +253,95 @@ class Daemon:
             report = json.load(fh)
         with contextlib.suppress(OSError):
             os.unlink(child.report)
-        if report is None and self.stop.is_set():
-            # Interrupted by our own shutdown: not a failure of the forum.
-            logger.info("forum %s: crawl stopped (exit %d)", child.forum, code, extra={"forum": child.forum})
+        f = ((report or {}).get("forums") or [{}])[0]
+        status = f.get("status")
+        extra = {"forum": child.forum}
+        if status == "stopped" or (report is None and (self.stop.is_set() or code in STOPPED_CODES)):
+            # SIGTERM/SIGINT (ours at shutdown, or an operator's): not a failure of the forum.
+            how = f"exit {code}" if code >= 0 else f"killed by {signame(-code)}"
+            logger.info("forum %s: crawl stopped (%s), %d pages, %d new posts, %.1fs", child.forum,
+                        how, f.get("pages", 0), f.get("posts_new", 0), now - child.started, extra=extra)
+            if report is not None:
+                self.metrics.record_report(child.forum, report, None, now)
+                self._write_textfile()
             return
         self.codes.append(code if code >= 0 else 1)
         self.metrics.record_report(child.forum, report, code, now)
+        self._write_textfile()
+        logger.info("forum %s: crawl finished, exit %d, %s, %d pages, %d new posts, %d alerts, %.1fs",
+                    child.forum, code, status or "no report", f.get("pages", 0),
+                    f.get("posts_new", 0), f.get("alerts", 0), now - child.started, extra=extra)
+        if status == "skipped":
+            return  # another crawl of the forum was running: it reports
+        before = self.scheduler.failures().get(child.forum, 0)
+        wait = self.scheduler.finished(child.forum, status != "ok", now)
+        if wait is not None:
+            n = self.scheduler.failures()[child.forum]
+            logger.warning("forum %s: failed %d time%s in a row, next attempt in %s", child.forum, n,
+                           "" if n == 1 else "s", human(wait), extra=extra)
+        elif before:
+            logger.info("forum %s: crawl ok after %d failure%s, back to its normal schedule",
+                        child.forum, before, "" if before == 1 else "s", extra=extra)
+
+    def _write_textfile(self) -> None:
         if self.opts.metrics_file:
             try:
                 self.metrics.write_textfile(self.opts.metrics_file)
             except OSError as exc:
                 logger.warning("metrics file %s not updated: %s", self.opts.metrics_file, exc)
-        forums = (report or {}).get("forums") or [{}]
-        f = forums[0]
-        logger.info("forum %s: crawl finished, exit %d, %s, %d pages, %d new posts, %d alerts, %.1fs",
-                    child.forum, code, f.get("status", "no report"), f.get("pages", 0),
-                    f.get("posts_new", 0), f.get("alerts", 0), now - child.started,
-                    extra={"forum": child.forum})
 
     def _publish(self) -> None:
         with self.metrics.lock:
             self.metrics.running = set(self.children)
             self.metrics.next_runs = self.scheduler.next_runs()
+            self.metrics.failures = self.scheduler.failures()
 
     # -- loop --------------------------------------------------------------------------------
     def install_signals(self) -> None:
+        """SIGTERM/SIGINT stop, SIGHUP reloads. The handlers only set flags (logging from a signal
+        handler can re-enter a stream being written)."""
         if threading.current_thread() is not threading.main_thread():
             return
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda signum, _frame: self._on_signal(signum))
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_hup)
 
-    def _on_signal(self, signum: int) -> None:
-        if not self.stop.is_set():
-            logger.info("%s received: stopping", signal.Signals(signum).name)
+    def _on_stop(self, signum: int, _frame: Any = None) -> None:
+        if self.stop_signal is None:
+            self.stop_signal = signum
         self.stop.set()
+
+    def _on_hup(self, _signum: int, _frame: Any = None) -> None:
+        self.hup.set()
 
     def run(self, once: bool = False) -> int:
         """Schedule until a signal (exit 0); ``once``: start what is due now, wait for it, return the
-        worst crawl exit code."""
-        if self.cfg is None:
-            self.load()
+        worst crawl exit code. Whatever happens, running crawls are stopped and files removed."""
+        try:
+            if self.cfg is None:
+                self.load()
+            self._loop(once)
+        finally:
+            if self.stop_signal is not None:
+                logger.info("%s received: stopping", signame(self.stop_signal))
+            self.shutdown()
+        if self.stop.is_set() or not once:
+            return 0
+        return max(self.codes, default=0)
+
+    def _loop(self, once: bool) -> None:
         pending = {f.name for f in self.scheduler.due(time.time())} if once else set()
         while not self.stop.is_set():
             now = time.time()
             self.reap(now)
-            if not once:
+            if self.hup.is_set():
+                self.hup.clear()
+                if once:
+                    logger.info("SIGHUP received: ignored by --once")
+                else:
+                    logger.info("SIGHUP received: re-reading the config and rules")
+                    self.maybe_reload(now, force=True)
+            elif not once:
                 self.maybe_reload(now)
             for forum in self.scheduler.due(now, self.children):
                 if len(self.children) >= self.opts.max_parallel:
@@ -268,11 +354,6 @@ class Daemon:
             if once and not pending and not self.children:
                 break
             self.stop.wait(self.opts.tick)
-        stopped = self.stop.is_set()
-        self.shutdown()
-        if stopped or not once:
-            return 0
-        return max(self.codes, default=0)
 
     def shutdown(self) -> None:
         """SIGTERM to running crawls (Scrapy stops gracefully, locks are released), SIGKILL after
@@ -294,3 +375,4 @@ class Daemon:
         if self.snapshot:
             with contextlib.suppress(OSError):
                 os.unlink(self.snapshot)
+            self.snapshot = None

@@ -19,14 +19,21 @@ from dataclasses import asdict
 from typing import Any
 
 from crawler.config import Config, ForumConfig
-from crawler.crawl import CrawlRefused, CrawlResult, ForumResult, load_rules, select_forums
+from crawler.crawl import (
+    CrawlRefused,
+    CrawlResult,
+    ForumResult,
+    load_rules,
+    precheck,
+    select_forums,
+)
 from crawler.distributed import codec, keys
 from crawler.distributed.queue import requeue_dead, round_pending
-from crawler.netpolicy import direct_refusal
+from crawler.exitcodes import ExitCode
 
 logger = logging.getLogger(__name__)
 
-EXIT_QUEUE_UNAVAILABLE = 5
+EXIT_QUEUE_UNAVAILABLE = ExitCode.QUEUE
 LOCK_TTL = 60  # seconds; renewed while the round runs, so a dead coordinator frees it soon
 RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -105,12 +112,7 @@ def run_distributed(cfg: Config, redis_url: str, forum_names: list[str] | None =
     from crawler.sinks import open_state
 
     forums = select_forums(cfg, forum_names)
-    if direct:
-        for f in forums:
-            for url in f.start_urls:
-                why = direct_refusal(url)
-                if why:
-                    raise CrawlRefused(f"forum {f.name}: {why}", 2)
+    precheck(cfg, forums, direct)  # the same scope and channel checks as a local crawl
     if cfg.rules.enabled:
         load_rules(cfg)  # a broken rule set must stop the round here, not in every worker
     if redis_wait is None:

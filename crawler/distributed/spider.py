@@ -113,6 +113,7 @@ class DistributedForumSpider(ForumSpider):
             self.dirty_threads.clear()
             self.pages_scheduled = 0
             self.relogins = 0
+            self.login_failed = False  # a new round may log in again (password fixed since)
             self.now = datetime.now(UTC)
 
     # -- start: log in locally; the coordinator seeds the board pages ---------------------

@@ -81,7 +81,7 @@ def run_worker(cfg: Config, redis_url: str, forum_names: list[str] | None = None
     from scrapy.exceptions import DontCloseSpider
     from twisted.internet import task
 
-    from crawler.crawl import open_notifier, prepare, select_forums
+    from crawler.crawl import open_notifier, prepare, replay_journal, select_forums
     from crawler.distributed.spider import DistributedForumSpider
     from crawler.sinks import open_sink, open_state
 
@@ -92,7 +92,9 @@ def run_worker(cfg: Config, redis_url: str, forum_names: list[str] | None = None
     store = open_state(cfg)
     sink = open_sink(cfg, store)
     notifier = open_notifier(cfg)
-    process = CrawlerProcess({"LOG_LEVEL": log_level, "TELNETCONSOLE_ENABLED": False})
+    replay_journal(store, sink, notifier, progress)  # posts a failed store left in the journal
+    process = CrawlerProcess({"LOG_LEVEL": log_level, "TELNETCONSOLE_ENABLED": False,
+                              "REMOTE_CONTROL_ENABLED": False})  # no listening socket
     state = {"idle_since": None, "stopping": False}
 
     def heartbeat() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from crawler.tor.blocks import block_signal
+from crawler.engines.blocks import block_signal
 
 MAGIC = (
     (b"\x89PNG", "a PNG image"), (b"GIF8", "a GIF image"), (b"\xff\xd8\xff", "a JPEG image"),

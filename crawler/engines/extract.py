@@ -12,7 +12,9 @@ Selector semantics (documented for config authors):
   alternative that yields a non-empty value wins. That is how one preset covers several
   versions of a theme without picking the wrong element when both are present.
 - ``published``: every value of every alternative is a candidate, in order; the first
-  one that parses *and* carries a time of day wins, else the first that parses.
+  one that parses *and* carries a time of day wins, else the first that parses (the post
+  is then flagged ``date_without_time``: the crawl counts it, nothing is silently lost).
+  Human dates are read in the forum's ``language`` (else the page's ``<html lang>``).
 - An element result gives its visible text (or ``href`` for links); an ``::attr``/
   ``::text`` result gives the string.
 
@@ -34,7 +36,7 @@ import lxml.etree
 import lxml.html
 from parsel import Selector, SelectorList
 
-from crawler.engines.dates import has_time, parse_date
+from crawler.engines.dates import has_time, languages_for, normalise_language, parse_date
 from crawler.engines.selectors import Selectors
 from crawler.engines.text import absolute, collapse, drop, strip_session, thread_key_url, visible_text
 
@@ -65,6 +67,9 @@ class RawPost:
     published: str | None  # ISO 8601 UTC or None
     text: str
     quoted_text: str
+    # The candidate the date was read from (shown by `forums test`; not part of equality).
+    date_text: str = field(default="", compare=False)
+    date_without_time: bool = False  # only a day was found: the time of day is unknown
 
 
 @dataclass(slots=True)
@@ -74,6 +79,8 @@ class ThreadPage:
     next_url: str | None = None
     logged_out: bool = False
     warnings: list[str] = field(default_factory=list)
+    languages: tuple[str, ...] = ()  # languages human dates were read in, first = the forum's
+    language_source: str = ""  # "configured", "page" (<html lang>) or "default"
 
 
 # -- selector plumbing -------------------------------------------------------------------
@@ -331,12 +338,15 @@ def _next(url: str, base: str, href: str) -> str | None:
 
 
 def parse_thread(html: str, url: str, sel: Selectors, tz: str = "UTC",
-                 *, now: datetime | None = None) -> ThreadPage:
-    """Posts of one thread page (id, author, UTC time, text, quoted text) and next page."""
+                 *, now: datetime | None = None, language: str | None = None) -> ThreadPage:
+    """Posts of one thread page (id, author, UTC time, text, quoted text) and next page.
+
+    ``language`` is the forum's configured interface language; None reads it from the
+    page's ``<html lang>``."""
     page = ThreadPage(title="")
     warn = _Warn(page.warnings)
     try:
-        _parse_thread(page, html, url, sel, tz, now, warn)
+        _parse_thread(page, html, url, sel, tz, now, warn, language)
     except Exception as exc:  # last line of defence
         warn(f"{url}: thread parsing stopped: {type(exc).__name__}: {exc}")
     warn.close()
@@ -344,10 +354,13 @@ def parse_thread(html: str, url: str, sel: Selectors, tz: str = "UTC",
 
 
 def _parse_thread(page: ThreadPage, html: str, url: str, sel: Selectors, tz: str,
-                  now: datetime | None, warn: _Warn) -> None:
+                  now: datetime | None, warn: _Warn, language: str | None = None) -> None:
     doc = _parse(html, url, warn)
     if doc is None:
         return
+    lang = language or page_language(doc)
+    page.languages = languages_for(lang)
+    page.language_source = "configured" if language else "page" if lang else "default"
     page.logged_out = _is_logged_out(doc, sel, warn)
     page.title = first_value(doc, sel.thread_title, warn, "thread_title")
     if sel.thread_title and not page.title and not page.logged_out:
@@ -360,7 +373,7 @@ def _parse_thread(page: ThreadPage, html: str, url: str, sel: Selectors, tz: str
     id_re = _compile(sel.post_id_regex, warn)
     seen: set[str] = set()
     for n, post in enumerate(posts, 1):
-        raw = _post(post, n, url, sel, tz, now, id_re, warn)
+        raw = _post(post, n, url, sel, tz, now, id_re, warn, lang)
         if raw is None:
             continue
         if raw.post_id in seen:
@@ -368,6 +381,16 @@ def _parse_thread(page: ThreadPage, html: str, url: str, sel: Selectors, tz: str
             continue
         seen.add(raw.post_id)
         page.posts.append(raw)
+
+
+def page_language(doc: Selector) -> str | None:
+    """The page's declared language (``<html lang>`` / ``xml:lang``), if dateparser knows it."""
+    for expr in ("/html/@lang", "/html/@*[name()='xml:lang']",
+                 "//meta[@http-equiv='Content-Language']/@content"):
+        code = normalise_language(doc.xpath(expr).get())
+        if code:
+            return code
+    return None
 
 
 def _compile(pattern: str | None, warn: _Warn) -> re.Pattern[str] | None:
@@ -395,7 +418,7 @@ def extract_id(value: str, id_re: re.Pattern[str] | None) -> str:
 
 
 def _post(post: Selector, n: int, url: str, sel: Selectors, tz: str, now: datetime | None,
-          id_re: re.Pattern[str] | None, warn: _Warn) -> RawPost | None:
+          id_re: re.Pattern[str] | None, warn: _Warn, lang: str | None = None) -> RawPost | None:
     where = f"post {n} on {url}"
     id_value = first_value(post, sel.post_id, warn, "post_id")
     post_id = extract_id(id_value, id_re) if id_value else ""
@@ -410,24 +433,26 @@ def _post(post: Selector, n: int, url: str, sel: Selectors, tz: str, now: dateti
     author = first_value(post, sel.author, warn, "author")
     if sel.author and not author:
         warn(f"{where}: selector author {sel.author!r} matched nothing (post {post_id})")
-    published = _published(post, sel.published, tz, now, warn)
+    published, date_text, timed = _published(post, sel.published, tz, now, warn, lang)
     if sel.published and published is None:
         warn(f"{where}: selector published {sel.published!r} gave no parseable date (post {post_id})")
     text, quoted = body_text(body, sel, warn)
-    return RawPost(post_id=post_id, author=author, published=published, text=text, quoted_text=quoted)
+    return RawPost(post_id=post_id, author=author, published=published, text=text, quoted_text=quoted,
+                   date_text=date_text, date_without_time=published is not None and not timed)
 
 
 def _published(post: Selector, expr: str | None, tz: str, now: datetime | None,
-               warn: _Warn) -> str | None:
-    fallback = None
+               warn: _Warn, lang: str | None = None) -> tuple[str | None, str, bool]:
+    """(ISO date, the candidate it came from, whether that candidate had a time of day)."""
+    fallback: tuple[str | None, str, bool] = (None, "", False)
     for cand in all_values(post, expr, warn, "published")[:12]:
-        iso = parse_date(cand, tz, now)
+        iso = parse_date(cand, tz, now, lang)
         if iso is None:
             continue
         if has_time(cand):
-            return iso
-        if fallback is None:
-            fallback = iso
+            return iso, cand, True
+        if fallback[0] is None:
+            fallback = (iso, cand, False)
     return fallback
 
 
@@ -453,5 +478,5 @@ def body_text(body: Selector, sel: Selectors, warn: _Warn | None = None) -> tupl
 
 __all__ = [
     "BoardPage", "RawPost", "ThreadPage", "ThreadRow", "body_text", "extract_id",
-    "parse_board", "parse_thread", "split_alternatives",
+    "page_language", "parse_board", "parse_thread", "split_alternatives",
 ]

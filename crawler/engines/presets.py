@@ -11,9 +11,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
 from crawler.engines.selectors import Selectors
+from crawler.yamlpos import YamlError, load_documents, read_text
 
 if TYPE_CHECKING:
     from crawler.config.models import ForumConfig
@@ -46,10 +45,15 @@ def load_preset(engine: str) -> Preset:
         known = ", ".join(ENGINES)
         raise PresetError(f"no preset for engine {engine!r} (known: {known}; or use engine: custom)")
     path = PRESET_DIR / f"{engine}.yml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise PresetError(f"cannot read preset {path}: {exc}") from exc
+    try:  # the same bounded, position-keeping loader as configs and rules
+        docs = load_documents(read_text(path))
+    except YamlError as exc:
+        raise PresetError(f"{path}:{exc.line}:{exc.column}: {exc.describe()}") from None
+    except OSError as exc:
+        raise PresetError(f"cannot read preset {path}: {exc.strerror or exc}") from None
+    data = docs[0].data if len(docs) == 1 else {} if not docs else None
+    if data is None:
+        raise PresetError(f"{path}: one YAML document expected")
     if not isinstance(data, dict) or not isinstance(data.get("selectors"), dict):
         raise PresetError(f"{path}: expected a mapping with a 'selectors' mapping")
     try:

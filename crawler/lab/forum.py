@@ -24,6 +24,13 @@ URL scheme (board ids 2, 3 public; 4 login-protected; 99 lab faults, never in tr
   ``member.php?action=login`` / POST ``action=do_login``.
 - SMF 2.1 ``/smf/``: ``index.php?board=B.START``, ``index.php?topic=T.START``,
   ``index.php?topic=T.msgP#new``, ``index.php?action=login`` / ``action=login2``.
+- MyBB with a Russian or German interface ``/mybb-ru/``, ``/mybb-de/`` (same URLs as
+  ``/mybb/``; dates "14.01.2021, 16:04", "Вчера, 15:04", "vor 4 Stunden"; see
+  ``forum_mybb_i18n``), in the pack's zone unless ``mybb_i18n_tz`` is given.
+- A ransomware leak site ``/leaksite/`` (``engine: custom``; see ``forum_leaksite``):
+  ``index.php[?page=N]`` (victim list), ``victim.php?id=N``; its own victims, not the forum's.
+- "Acme Board" ``/acme/`` (an engine no preset covers, for ``engine: custom``; see
+  ``forum_acme``): ``forum/B[?page=N]``, ``topic/T[?page=N]``, ``auth/login?next=...``.
 """
 
 from __future__ import annotations
@@ -37,15 +44,18 @@ from datetime import UTC, datetime
 from types import TracebackType
 
 from crawler.lab import forum_text as ft
+from crawler.lab.forum_acme import AcmeSkin
 from crawler.lab.forum_content import ANCHOR, FAULT_BOARD, PRIVATE_BOARD, ForumContent, Thread
 from crawler.lab.forum_faults import Faults
 from crawler.lab.forum_http import Request, Response, Sessions, page_count
+from crawler.lab.forum_leaksite import LeakSiteSkin
 from crawler.lab.forum_mybb import MybbSkin
+from crawler.lab.forum_mybb_i18n import MybbI18nSkin
 from crawler.lab.forum_phpbb import PhpbbSkin
 from crawler.lab.forum_server import LabHTTPServer, ensure_loopback, serve_in_thread
 from crawler.lab.forum_smf import SmfSkin
 
-SKINS = ("phpbb", "phpbb-fr", "mybb", "smf")
+SKINS = ("phpbb", "phpbb-fr", "mybb", "smf", "acme", "mybb-ru", "mybb-de", "leaksite")
 DEFAULT_SKINS = ("phpbb", "mybb")
 DEFAULT_USER = "analyst"
 DEFAULT_PASSWORD = "s3cret-lab"  # noqa: S105 - a lab fixture credential, documented
@@ -59,7 +69,8 @@ class FixtureForum:
                  password: str = DEFAULT_PASSWORD, mybb_tz: str = "Europe/Paris",
                  anchor: datetime = ANCHOR, big_board_threads: int = 34, retry_failures: int = 2,
                  slow_delay: float = 3.0, huge_bytes: int = 50 * 1024 * 1024, admin: bool = True,
-                 phpbb_sid_urls: bool = False, latency: float = 0.0) -> None:
+                 phpbb_sid_urls: bool = False, latency: float = 0.0,
+                 mybb_i18n_tz: str | None = None) -> None:
         unknown = [s for s in skins if s not in SKINS]
         if unknown:
             raise ValueError(f"unknown skin(s) {unknown}; choose from {', '.join(SKINS)}")
@@ -71,11 +82,19 @@ class FixtureForum:
         self.posts_per_page = posts_per_page
         self.admin = admin
         self.latency = latency  # seconds added to every page: an onion service's round trips
-        self.skins: dict[str, PhpbbSkin | MybbSkin | SmfSkin] = {}
+        self.skins: dict[str, PhpbbSkin | MybbSkin | SmfSkin | AcmeSkin] = {}
         for name in skins:
-            if name == "smf":
+            if name == "acme":
+                self.skins[name] = AcmeSkin(self.content, self.sessions, self.faults, "/acme",
+                                            threads_per_page, posts_per_page)
+            elif name == "smf":
                 self.skins[name] = SmfSkin(self.content, self.sessions, self.faults, "/smf",
                                            threads_per_page, posts_per_page)
+            elif name == "leaksite":
+                self.skins[name] = LeakSiteSkin(seed, "/leaksite", threads_per_page)
+            elif name in ("mybb-ru", "mybb-de"):
+                self.skins[name] = MybbI18nSkin(self.content, self.sessions, self.faults, f"/{name}",
+                                                name[-2:], mybb_i18n_tz, threads_per_page, posts_per_page)
             elif name == "mybb":
                 self.skins[name] = MybbSkin(self.content, self.sessions, self.faults, "/mybb", mybb_tz,
                                             threads_per_page, posts_per_page)
@@ -203,6 +222,9 @@ class FixtureForum:
         with self.content.lock:
             for name, skin in self.skins.items():
                 if engine is not None and name != engine:
+                    continue
+                if isinstance(skin, LeakSiteSkin):  # victims, not the forum's posts
+                    out.extend(skin.truth(self.base_url))
                     continue
                 for board in self.content.boards.values():
                     if board.board_id == FAULT_BOARD or (board.private and not private):

@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from crawler.lab import tor_torrc as rc
+from crawler.netpolicy import free_ports  # noqa: F401 (re-exported: the lab and tests use it)
 
 N_AUTHORITIES = 3
 N_RELAYS = 3
@@ -77,21 +77,6 @@ class LabState:
         data = json.loads(path.read_text())
         data["nodes"] = [NodeState(**n) for n in data["nodes"]]
         return cls(**data)
-
-
-def free_ports(n: int) -> list[int]:
-    """n distinct free loopback ports (held open together so they differ)."""
-    socks_, ports = [], []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks_.append(s)
-            ports.append(s.getsockname()[1])
-    finally:
-        for s in socks_:
-            s.close()
-    return ports
 
 
 def tor_binary(name: str = "tor") -> str:

@@ -5,6 +5,7 @@ matcher, ``nir``/``validators``/``detectors`` recognise identifiers, ``mask``/``
 them out of alerts, ``post`` is the crawl's entry point and ``scan`` the dump scanner's.
 """
 
-from crawler.rules.errors import RuleError, RuleProblem
+from crawler.problems import Problem
+from crawler.rules.errors import RuleError
 
-__all__ = ["RuleError", "RuleProblem"]
+__all__ = ["RuleError", "Problem"]

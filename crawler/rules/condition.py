@@ -22,7 +22,7 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 _TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_\-]*)|(>=|<=|==|!=|>|<|\(|\)|,))")
 _OPS: dict[str, Callable[[int, int], bool]] = {
@@ -46,7 +46,7 @@ class Context(Protocol):
 @dataclass(frozen=True, slots=True)
 class Node:
     kind: str  # or | and | not | count | near | of
-    args: tuple = ()
+    args: tuple[Any, ...] = ()
 
     def evaluate(self, ctx: Context) -> bool:
         k, a = self.kind, self.args
@@ -123,8 +123,8 @@ class _Parser:
 
     def parse(self) -> Node:
         node = self.expr()
-        if self.peek() is not None:
-            tok = self.peek()
+        tok = self.peek()
+        if tok is not None:
             raise ConditionSyntaxError(f"unexpected {tok[1]!r} (missing 'and'/'or'?)", tok[2])
         return node
 
@@ -197,7 +197,8 @@ class _Parser:
             if self.at("kw", "chars"):
                 self.take()
             return Node("near", (name, other, dist))
-        if self.at("op") and self.peek()[1] in _OPS:
+        tok = self.peek()
+        if tok is not None and tok[0] == "op" and tok[1] in _OPS:
             op = self.take()[1]
             return Node("count", (name, op, int(self.take("int")[1])))
         return Node("count", (name, ">=", 1))

@@ -20,16 +20,15 @@ from dataclasses import dataclass, field
 import ahocorasick
 import re2
 
-from crawler.rules import nir
+from crawler.rules import nirfast
 from crawler.rules.loader import LoadedRule
 from crawler.rules.mask import mask_generic
-from crawler.rules.normalize import fold, fold_keyword, is_word_char
+from crawler.rules.normalize import fold, fold_keyword, is_word_char, word_bounded
+from crawler.rules.re2_options import RE2_OPTIONS
 from crawler.rules.schema import Pattern
 from crawler.rules.validators import VALIDATORS
 
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False
-_RE2_OPTIONS.max_mem = 64 << 20
+_RE2_OPTIONS = RE2_OPTIONS
 
 
 @dataclass(slots=True)
@@ -80,6 +79,9 @@ def _outside(items: list, spans: list) -> list:
     return out
 
 
+_ASCII_BREAKS = frozenset(chr(c) for c in range(128) if not chr(c).isalnum())
+
+
 class Matcher:
     """All distinct patterns of a rule set; ``scan(text)`` returns hits per pattern id."""
 
@@ -93,6 +95,7 @@ class Matcher:
         self._regexes: list[tuple[int, re2._Regexp, str | None]] = []
         self._set: re2.Set | None = None
         self._detectors: list[tuple[int, str]] = []
+        self._masks: list[bool] = []  # per pid: mask the matched text
 
     def add(self, p: Pattern) -> int:
         key = _pattern_key(p)
@@ -101,6 +104,7 @@ class Matcher:
         pid = len(self.patterns)
         mask = p.mask if p.mask is not None else p.keywords is None
         self.patterns.append(_Compiled(pid, p, mask))
+        self._masks.append(mask)
         self._by_key[key] = pid
         if p.keywords is not None:
             mode = (p.case == "insensitive", p.accents == "insensitive")
@@ -133,8 +137,15 @@ class Matcher:
             s.Compile()
             self._set = s
 
-    def scan(self, text: str, limit: int | None = None) -> dict[int, list[Hit]]:
-        """Hits per pattern id; ``limit`` caps the hits kept per pattern (hostile posts)."""
+    def scan(self, text: str, limit: int | None = None, window: tuple[int, int, dict] | None = None,
+             ) -> dict[int, list[Hit]]:
+        """Hits per pattern id; ``limit`` caps the hits kept per pattern (hostile posts).
+
+        ``window`` = (pos, endpos, starts) when ``text`` is a window of a larger file: regexes
+        match only in ``[pos, endpos)`` (pid ``p`` not before ``starts[p]``, where its previous
+        match ended) and see the text around as context, so ``^``, ``$`` and ``\\b`` hold only
+        where they hold in the whole file.
+        """
         hits: dict[int, list[Hit]] = defaultdict(list)
         if not text:
             return hits
@@ -142,7 +153,7 @@ class Matcher:
             self._scan_keywords(text, mode, automaton, hits, limit)
         if self._regexes or self._detectors:
             data = text.encode("utf-8", "replace")
-            self._scan_bytes(text, data, hits, limit)
+            self._scan_bytes(text, data, hits, limit, window)
         return hits
 
     def _scan_keywords(self, text: str, mode: tuple[bool, bool], automaton, hits,
@@ -150,25 +161,40 @@ class Matcher:
         folded = fold(text, *mode)
         ft = folded.text
         n = len(ft)
+        # the hot loop of a dump scan: ASCII neighbours are looked up in a set, offsets map
+        # back only when folding changed lengths, and the clear value is sliced only if kept
+        breaks, irregular, masks = _ASCII_BREAKS, bool(folded.nstarts), self._masks
+        keep = self.keep_values
+        to_orig = folded.to_original
         for end_idx, (length, entries) in automaton.iter(ft):
             start, end = end_idx - length + 1, end_idx + 1
             bounded = None
             for pid, word in entries:
                 if word:
                     if bounded is None:
-                        bounded = ((start == 0 or not is_word_char(ft[start - 1]))
-                                   and (end >= n or not is_word_char(ft[end])))
+                        before = ft[start - 1] if start else " "
+                        after = ft[end] if end < n else " "
+                        bounded = ((before in breaks or (before >= "\x80" and not is_word_char(before)))
+                                   and (after in breaks or (after >= "\x80" and not is_word_char(after)))
+                                   or word_bounded(folded, start, end, text))
                     if not bounded:
                         continue
                 bucket = hits[pid]
                 if limit is not None and len(bucket) >= limit:
                     continue
-                s, e = folded.to_original(start), folded.to_original(end, end=True)
-                value = text[s:e]
-                masked = mask_generic(value) if self.patterns[pid].mask else value
-                bucket.append(Hit(s, e, ft[start:end], masked, value if self.keep_values else ""))
+                if irregular:
+                    s, e = to_orig(start), to_orig(end, end=True)
+                else:
+                    s, e = start, end
+                if masks[pid]:
+                    value = text[s:e]
+                    bucket.append(Hit(s, e, ft[start:end], mask_generic(value), value if keep else ""))
+                else:
+                    value = text[s:e] if keep else ""
+                    bucket.append(Hit(s, e, ft[start:end], value or text[s:e], value))
 
-    def _scan_bytes(self, text: str, data: bytes, hits, limit: int | None) -> None:
+    def _scan_bytes(self, text: str, data: bytes, hits, limit: int | None,
+                    window: tuple[int, int, dict] | None = None) -> None:
         raw: list[tuple[int, int, int, str | None, object]] = []  # pid, bstart, bend, validator, nir
         if self._regexes:
             if self._set is not None:
@@ -176,24 +202,32 @@ class Matcher:
                 todo = [self._regexes[i] for i in sorted(idx)]
             else:
                 todo = self._regexes
+            ascii_ = len(data) == len(text)
+            to_b = (lambda c: c) if ascii_ else (lambda c: len(text[:c].encode("utf-8", "replace")))
+            pos, endpos, starts = window or (0, len(text), {})
+            bend = to_b(endpos)
             for pid, rx, validator in todo:
-                for m in rx.finditer(data):
+                for m in rx.finditer(data, to_b(max(pos, starts.get(pid, 0))), bend):
                     if m.end() > m.start():
                         raw.append((pid, m.start(), m.end(), validator, None))
-        full = None
+        full = bodies = None
         for pid, name in self._detectors:
-            if full is None:
-                full = nir.find(data)
+            if full is None:  # one Hyperscan pass finds both (crawler.rules.nirfast)
+                if any(d == "fr-nir-body" for _p, d in self._detectors):
+                    full, bodies = nirfast.find_both(data)
+                else:
+                    full = nirfast.find(data)
             # keyless bodies count only when they are not part of a full NIR
-            found = full if name == "fr-nir" else _outside(nir.find_bodies(data), full)
+            found = full if name == "fr-nir" else _outside(bodies, full)
             raw.extend((pid, s, e, None, n) for s, e, n in found)
         if not raw:
             return
-        conv = _char_offsets(data, text, {o for r in raw for o in (r[1], r[2])})
+        ascii_ = len(data) == len(text)  # byte offsets are character offsets
+        conv = None if ascii_ else _char_offsets(data, text, {o for r in raw for o in (r[1], r[2])})
         for pid, bs, be, validator, found_nir in raw:
             if limit is not None and len(hits[pid]) >= limit:
                 continue
-            s, e = conv[bs], conv[be]
+            s, e = (bs, be) if ascii_ else (conv[bs], conv[be])
             value = text[s:e]
             if found_nir is not None:
                 canonical, masked = found_nir.canonical, found_nir.masked

@@ -10,19 +10,22 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import re2
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
+from crawler.problems import Problem
 from crawler.rules.condition import ConditionSyntaxError, Node, parse_condition
-from crawler.rules.errors import RuleError, RuleProblem
+from crawler.rules.errors import RuleError
+from crawler.rules.re2_options import RE2_OPTIONS
 from crawler.rules.schema import DETECTORS, Rule
 from crawler.rules.validators import VALIDATORS
-from crawler.yamlpos import LocatedDoc, YamlError, load_documents
+from crawler.yamlpos import LocatedDoc, YamlError, load_documents, read_text
 
 RULE_SUFFIXES = (".yml", ".yaml")
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False
+_RE2_OPTIONS = RE2_OPTIONS
 
 
 @dataclass(slots=True)
@@ -33,7 +36,7 @@ class LoadedRule:
     ruleset: str  # the pack: name of the folder holding the file
     condition: Node
 
-    def meta(self) -> dict:
+    def meta(self) -> dict[str, Any]:
         r = self.rule
         return {
             "id": r.id, "name": r.name, "title": r.title, "level": r.level,
@@ -45,9 +48,9 @@ class LoadedRule:
         }
 
 
-def rule_files(paths: list[str]) -> tuple[list[Path], list[RuleProblem]]:
+def rule_files(paths: list[str]) -> tuple[list[Path], list[Problem]]:
     files: list[Path] = []
-    problems: list[RuleProblem] = []
+    problems: list[Problem] = []
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
@@ -56,11 +59,13 @@ def rule_files(paths: list[str]) -> tuple[list[Path], list[RuleProblem]]:
             files.extend(found)
         elif p.is_file():
             files.append(p)
-        else:
-            problems.append(RuleProblem(str(p), 1, 1, "no such file or directory "
-                                        "(check rules.paths in the config)"))
+        else:  # missing, or a FIFO/socket/device: say which
+            from crawler.paths import input_problem
+
+            why = input_problem(p, allow_dir=True) or "not a rule file"
+            problems.append(Problem(str(p), 1, 1, f"{why} (check rules.paths in the config)"))
     if not files and not problems:
-        problems.append(RuleProblem(", ".join(paths) or "<none>", 1, 1,
+        problems.append(Problem(", ".join(paths) or "<none>", 1, 1,
                                     "no rule files (*.yml) found"))
     return files, problems
 
@@ -82,18 +87,18 @@ def regex_problem(pattern: str) -> str | None:
         return f"RE2 rejects this regex: {msg}.{hint}"
 
 
-def _doc_rules(doc: LocatedDoc) -> list[tuple[object, tuple]]:
+def _doc_rules(doc: LocatedDoc) -> list[tuple[object, tuple[int, ...]]]:
     if isinstance(doc.data, list):
         return [(item, (i,)) for i, item in enumerate(doc.data)]
     return [(doc.data, ())]
 
 
-def _dotted(loc: tuple) -> str:
+def _dotted(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc)
 
 
-def _semantic(data: dict, base: tuple, doc: LocatedDoc, file: str,
-              problems: list[RuleProblem]) -> Node | None:
+def _semantic(data: dict[str, Any], base: tuple[Any, ...], doc: LocatedDoc, file: str,
+              problems: list[Problem]) -> Node | None:
     """Checks on the raw rule mapping, so they run even when the structure has other defects."""
     det = data.get("detection")
     if not isinstance(det, dict):
@@ -111,17 +116,17 @@ def _semantic(data: dict, base: tuple, doc: LocatedDoc, file: str,
                 why = regex_problem(pat["regex"])
                 if why:
                     line, col = doc.where((*where, "regex"))
-                    problems.append(RuleProblem(file, line, col,
+                    problems.append(Problem(file, line, col,
                                                 f"detection.{group}.{pname}.regex: {why}"))
             v = pat.get("validator")
             if v is not None and v not in VALIDATORS:
                 line, col = doc.where((*where, "validator"))
-                problems.append(RuleProblem(file, line, col, f"unknown validator {v!r} "
+                problems.append(Problem(file, line, col, f"unknown validator {v!r} "
                                             f"(known: {', '.join(sorted(VALIDATORS))})"))
             d = pat.get("detector")
             if d is not None and d not in DETECTORS:
                 line, col = doc.where((*where, "detector"))
-                problems.append(RuleProblem(file, line, col, f"unknown detector {d!r} "
+                problems.append(Problem(file, line, col, f"unknown detector {d!r} "
                                             f"(known: {', '.join(DETECTORS)})"))
     names = [str(n) for n in det.get("patterns", {})] if isinstance(det.get("patterns"), dict) else []
     cond = det.get("condition", "any")
@@ -129,32 +134,28 @@ def _semantic(data: dict, base: tuple, doc: LocatedDoc, file: str,
         return parse_condition(str(cond), names)
     except ConditionSyntaxError as exc:
         ln, cl = doc.where((*dpath, "condition"))
-        problems.append(RuleProblem(file, ln, cl, f"detection.condition: {exc} "
+        problems.append(Problem(file, ln, cl, f"detection.condition: {exc} "
                                     f"(at character {exc.offset + 1} of the condition)"))
         return None
 
 
-def load_file(path: Path) -> tuple[list[LoadedRule], list[RuleProblem]]:
+def load_file(path: Path) -> tuple[list[LoadedRule], list[Problem]]:
     file = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        return [], [RuleProblem(file, 1, 1, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
-    except OSError as exc:
-        return [], [RuleProblem(file, 1, 1, f"cannot read: {exc.strerror or exc}")]
-    try:
-        docs = load_documents(text)
+        text = read_text(path)  # bounded size; non-UTF-8 bytes at their line:col
+        docs = load_documents(text)  # bounded aliases: an alias bomb is refused, not expanded
     except YamlError as exc:
-        return [], [RuleProblem(file, exc.line, exc.column, f"YAML syntax error: {exc} "
-                                "(check indentation and quoting around this line)")]
+        return [], [Problem(file, exc.line, exc.column, exc.describe())]
+    except OSError as exc:
+        return [], [Problem(file, 1, 1, f"cannot read: {exc.strerror or exc}")]
     out: list[LoadedRule] = []
-    problems: list[RuleProblem] = []
+    problems: list[Problem] = []
     ruleset = path.parent.name
     for doc in docs:
         for data, base in _doc_rules(doc):
             line, col = doc.where(base)
             if not isinstance(data, dict):
-                problems.append(RuleProblem(file, line, col, "a rule must be a mapping with keys "
+                problems.append(Problem(file, line, col, "a rule must be a mapping with keys "
                                             "like 'id', 'name', 'detection'"))
                 continue
             cond = _semantic(data, base, doc, file, problems)
@@ -170,7 +171,7 @@ def load_file(path: Path) -> tuple[list[LoadedRule], list[RuleProblem]]:
                             e["loc"][:3] == err["loc"][:3] and e["type"] != "string_type"
                             for e in exc.errors()):
                         continue  # a mapping case with a bad field: that error says it all
-                    problem = RuleProblem(file, ln, cl, f"{_dotted(loc)}: {_explain(err)}")
+                    problem = Problem(file, ln, cl, f"{_dotted(loc)}: {_explain(err)}")
                     if problem not in problems:
                         problems.append(problem)
                 continue
@@ -179,7 +180,7 @@ def load_file(path: Path) -> tuple[list[LoadedRule], list[RuleProblem]]:
     return out, problems
 
 
-def _explain(err: dict) -> str:
+def _explain(err: ErrorDetails) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         return "unknown key (check its spelling; rules/schema.json lists the keys)"
@@ -195,7 +196,7 @@ def _explain(err: dict) -> str:
         return "must be a UUID (generate one: python -c 'import uuid; print(uuid.uuid4())')"
     if kind == "string_pattern_mismatch" and err["loc"][-1:] == ("name",):
         return "must be a slug: lowercase letters, digits, '-' or '_' (e.g. 'fr-nir')"
-    msg = err["msg"]
+    msg: str = err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
     if kind == "literal_error":
@@ -203,7 +204,7 @@ def _explain(err: dict) -> str:
     return msg
 
 
-def load_rules(paths: list[str], strict: bool = True) -> tuple[list[LoadedRule], list[RuleProblem]]:
+def load_rules(paths: list[str], strict: bool = True) -> tuple[list[LoadedRule], list[Problem]]:
     """All rules under ``paths`` and every problem found (duplicates across files included)."""
     files, problems = rule_files(paths)
     rules: list[LoadedRule] = []
@@ -217,7 +218,7 @@ def load_rules(paths: list[str], strict: bool = True) -> tuple[list[LoadedRule],
         for key, seen, what in ((lr.rule.id.lower(), seen_id, "id"), (lr.rule.name, seen_name, "name")):
             if key in seen:
                 first = seen[key]
-                problems.append(RuleProblem(lr.file, lr.line, 1, f"duplicate rule {what} {key!r} "
+                problems.append(Problem(lr.file, lr.line, 1, f"duplicate rule {what} {key!r} "
                                             f"(first used at {first.file}:{first.line}); "
                                             f"every rule needs its own {what}"))
             else:
@@ -228,20 +229,20 @@ def load_rules(paths: list[str], strict: bool = True) -> tuple[list[LoadedRule],
     return rules, problems
 
 
-def supersedes_problems(rules: list[LoadedRule], by_name: dict[str, LoadedRule]) -> list[RuleProblem]:
+def supersedes_problems(rules: list[LoadedRule], by_name: dict[str, LoadedRule]) -> list[Problem]:
     """Every name in ``supersedes`` must be another rule of the set, without cycles."""
-    out: list[RuleProblem] = []
+    out: list[Problem] = []
     for lr in rules:
         for name in lr.rule.supersedes:
             if name == lr.rule.name:
-                out.append(RuleProblem(lr.file, lr.line, 1, f"supersedes: a rule cannot supersede "
+                out.append(Problem(lr.file, lr.line, 1, f"supersedes: a rule cannot supersede "
                                        f"itself ({name!r}); remove it from the list"))
             elif name not in by_name:
-                out.append(RuleProblem(lr.file, lr.line, 1, f"supersedes: unknown rule {name!r}; "
+                out.append(Problem(lr.file, lr.line, 1, f"supersedes: unknown rule {name!r}; "
                                        "use the name: of a rule loaded with this one"))
     for lr in rules:
         if lr.rule.name in superseded_by(lr.rule.name, by_name):
-            out.append(RuleProblem(lr.file, lr.line, 1, f"supersedes: cycle through "
+            out.append(Problem(lr.file, lr.line, 1, f"supersedes: cycle through "
                                    f"{lr.rule.name!r}; two rules cannot outrank each other"))
     return out
 
@@ -256,6 +257,38 @@ def superseded_by(name: str, by_name: dict[str, LoadedRule]) -> set[str]:
             continue
         out.add(n)
         todo.extend(by_name[n].rule.supersedes)
+    return out
+
+
+def duplicate_keyword_warnings(rules: list[LoadedRule]) -> list[str]:
+    """Names listed by two rules where neither outranks the other (e.g. a lab imported from
+    FINESS that the pack also lists as a vendor): one post would raise two alerts. Context
+    patterns (named ``context``) are shared on purpose and not reported."""
+    from crawler.rules.normalize import fold_keyword
+
+    by_name = {lr.rule.name: lr for lr in rules}
+    outranks = {lr.rule.name: superseded_by(lr.rule.name, by_name) for lr in rules}
+    first: dict[str, LoadedRule] = {}
+    out: list[str] = []
+    reported: set[tuple[str, str]] = set()
+    for lr in rules:
+        seen_here: set[str] = set()
+        for pname, pat in lr.rule.detection.patterns.items():
+            if pat.keywords is None or pname == "context":
+                continue
+            for kw in pat.keywords:
+                key = fold_keyword(kw, True, True)
+                if key in seen_here:
+                    continue
+                seen_here.add(key)
+                other = first.setdefault(key, lr)
+                a, b = other.rule.name, lr.rule.name
+                if other is lr or b in outranks[a] or a in outranks[b] or (a, b) in reported:
+                    continue
+                reported.add((a, b))
+                out.append(f"{lr.file}:{lr.line}: keyword {kw!r} of rule {b!r} is also in rule "
+                           f"{a!r} ({other.file}:{other.line}); a post naming it alerts twice "
+                           "(keep it in one rule, or make one rule supersede the other)")
     return out
 
 

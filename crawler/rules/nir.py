@@ -26,11 +26,13 @@ structurally valid 13-digit body only next to NIR vocabulary ("sécurité social
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import re2
 from stdnum import luhn
 from stdnum.fr import nir as stdnum_nir
+
+from crawler.rules.re2_options import RE2_OPTIONS
 
 _SEP = r"[ \t.\-/\x{a0}\x{202f}]{0,2}"
 _SP = r"[ \t\x{a0}\x{202f}]{0,3}"
@@ -49,8 +51,7 @@ CANDIDATE = (r"(?:\b|_)" + _BODY + r"(?:" + _SP + r"\(" + _SP + r"(?:(?i:cl[eé]
              + _SP + r"\)|" + _KEYSEP + r"\d\d(?:\b|_))")
 BODY_ONLY = r"\b" + _BODY + r"\b"
 
-_OPTIONS = re2.Options()
-_OPTIONS.log_errors = False
+_OPTIONS = RE2_OPTIONS
 CANDIDATE_RX = re2.compile(CANDIDATE, _OPTIONS)
 BODY_RX = re2.compile(BODY_ONLY, _OPTIONS)
 _GLUE = b".-/"
@@ -63,8 +64,7 @@ _WORD = set(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 MAX_CANDIDATE = 80  # bytes: longer than any candidate the regex can produce
 
 
-@dataclass(frozen=True, slots=True)
-class Nir:
+class Nir(NamedTuple):  # a tuple: built ~10x faster than a frozen dataclass (millions per dump)
     sex: str
     year: str
     month: str
@@ -141,60 +141,85 @@ def _trim(data: bytes, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+_SEXES = frozenset("123478")
+_MONTHS = frozenset(f"{m:02d}" for m in (*range(1, 13), *range(20, 43), *range(50, 100)))
+
+
 def _check(data: bytes, start: int, end: int) -> Nir | None:
+    """``parse`` of the span's characters, inlined: this runs once per candidate in a dump."""
     if _glued(data, start, end):
         return None
     s = data[start:end].translate(None, _DELETE).decode("ascii").upper()
-    if len(s) != 15:
+    if len(s) != 15 or s[0] not in _SEXES or s[3:5] not in _MONTHS or s[10:13] == "000":
         return None
-    nir = parse(s[0], s[1:3], s[3:5], s[5:7], s[7:10], s[10:13], s[13:15])
-    if nir and end - start == 15 and s[:2] in _IMEI_AMEX and luhn.is_valid(s):
+    dept, commune = s[5:7], s[7:10]
+    if dept == "2A" or dept == "2B":
+        if commune == "000":
+            return None
+        body = s[:5] + ("19" if dept == "2A" else "18") + s[7:13]
+    else:
+        d = int(dept)
+        if d == 0 or (commune[1:] == "00" if d in (97, 98) else commune == "000"):
+            return None
+        body = s[:13]
+    if not s[13:].isdigit() or 97 - int(body) % 97 != int(s[13:]):  # stdnum's mod-97 key
+        return None
+    if end - start == 15 and s[:2] in _IMEI_AMEX and luhn.is_valid(s):
         return None  # IMEI (TAC 35...) or Amex (34/37) shape
-    return nir
+    return Nir(s[0], s[1:3], s[3:5], dept, commune, s[10:13], s[13:15])
 
 
 def find(data: bytes) -> list[tuple[int, int, Nir]]:
     """Valid NIRs in UTF-8 ``data``: (byte start, byte end, Nir). Linear in ``len(data)``."""
     out: list[tuple[int, int, Nir]] = []
-    n = len(data)
     resume = 0
     for m in CANDIDATE_RX.finditer(data):
         start, end = _trim(data, *m.span())
-        if start < resume:
-            continue
-        nir = _check(data, start, end)
-        if nir is not None:
-            out.append((start, end, nir))
-            continue
-        # A rejected candidate may hide a real NIR starting at one of its later word starts:
-        # look again inside it (a bounded window, so this stays linear).
-        limit = min(n, end + MAX_CANDIDATE)
-        pos = start + 1
-        while pos < end:
-            m2 = CANDIDATE_RX.search(data, pos, limit)
-            if m2 is None or m2.start() >= end - 1:
-                break
-            s2, e2 = _trim(data, *m2.span())
-            if (e2 < n and data[e2] in _WORD) or (e2 == limit and limit < n):
-                pos = s2 + 1  # cut by the window: not a real end
-                continue
-            nir = _check(data, s2, e2)
-            if nir is not None:
-                out.append((s2, e2, nir))
-                resume = e2
-                break
-            pos = s2 + 1
+        if start >= resume:
+            resume = take(data, start, end, out, resume)
     return out
+
+
+def take(data: bytes, start: int, end: int, out: list, resume: int) -> int:
+    """Check one (trimmed) candidate span and append what it holds to ``out``; returns the new
+    ``resume`` offset (candidates starting before it are inside a NIR already taken)."""
+    nir = _check(data, start, end)
+    if nir is not None:
+        out.append((start, end, nir))
+        return resume
+    # A rejected candidate may hide a real NIR starting at one of its later word starts:
+    # look again inside it (a bounded window, so this stays linear).
+    n = len(data)
+    limit = min(n, end + MAX_CANDIDATE)
+    pos = start + 1
+    while pos < end:
+        m2 = CANDIDATE_RX.search(data, pos, limit)
+        if m2 is None or m2.start() >= end - 1:
+            break
+        s2, e2 = _trim(data, *m2.span())
+        if (e2 < n and data[e2] in _WORD) or (e2 == limit and limit < n):
+            pos = s2 + 1  # cut by the window: not a real end
+            continue
+        nir = _check(data, s2, e2)
+        if nir is not None:
+            out.append((s2, e2, nir))
+            return e2
+        pos = s2 + 1
+    return resume
 
 
 def find_bodies(data: bytes) -> list[tuple[int, int, Nir]]:
     """Structurally valid 13-character NIR bodies with no key (for context-gated rules)."""
     out: list[tuple[int, int, Nir]] = []
     for m in BODY_RX.finditer(data):
-        start, end = m.span()
-        if _glued(data, start, end):
-            continue
-        s = data[start:end].translate(None, _DELETE).decode("ascii").upper()
-        if len(s) == 13 and structure_ok(s[0], s[3:5], s[5:7], s[7:10], s[10:13]):
-            out.append((start, end, Nir(s[0], s[1:3], s[3:5], s[5:7], s[7:10], s[10:13], "")))
+        take_body(data, *m.span(), out)
     return out
+
+
+def take_body(data: bytes, start: int, end: int, out: list) -> None:
+    """Append the body at ``[start, end)`` to ``out`` if it is one (not glued, valid structure)."""
+    if _glued(data, start, end):
+        return
+    s = data[start:end].translate(None, _DELETE).decode("ascii").upper()
+    if len(s) == 13 and structure_ok(s[0], s[3:5], s[5:7], s[7:10], s[10:13]):
+        out.append((start, end, Nir(s[0], s[1:3], s[3:5], s[5:7], s[7:10], s[10:13], "")))

@@ -16,7 +16,8 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
-# Line breaks and tabs become spaces (same length), so "médecin\ntraitant" matches a keyword.
+# Line breaks, tabs, "_" and "-" become spaces (same length), so "médecin\ntraitant",
+# "dump_cerba_healthcare.sql" and "Cerba-Healthcare" all match the keyword "cerba healthcare".
 _TABLES: dict[tuple[bool, bool], dict[str, str]] = {}
 
 
@@ -34,8 +35,7 @@ def fold_char(ch: str, case_insensitive: bool, strip_accents: bool) -> str:
 
 def fold_keyword(word: str, case_insensitive: bool, strip_accents: bool) -> str:
     """Fold a keyword exactly as text is folded (whitespace runs become one space)."""
-    word = " ".join(word.split())
-    return fold(word, case_insensitive, strip_accents).text
+    return " ".join(fold(word, case_insensitive, strip_accents).text.split())
 
 
 @dataclass(slots=True)
@@ -66,6 +66,10 @@ _REGULAR: dict[tuple[bool, bool], dict[str, bool]] = {}
 
 def _spaces(s: str) -> str:
     # str.replace runs in C on any string; str.translate is per-character on non-ASCII text.
+    if "_" in s:
+        s = s.replace("_", " ")
+    if "-" in s:
+        s = s.replace("-", " ")
     if "\n" in s or "\t" in s or "\r" in s:
         s = s.replace("\n", " ").replace("\t", " ").replace("\r", " ")
     if "\x0b" in s or "\x0c" in s:
@@ -136,5 +140,29 @@ def fold(text: str, case_insensitive: bool = True, strip_accents: bool = True) -
 
 
 def is_word_char(ch: str) -> bool:
-    """Letters, digits and combining marks continue a word (so ``cafe`` does not end inside ``café``)."""
-    return ch.isalnum() or ch == "_" or bool(unicodedata.combining(ch))
+    """Letters, digits and combining marks continue a word (so ``cafe`` does not end inside ``café``).
+    ``_`` does not: leaks are named ``dump_biogroup_2021.sql``."""
+    return ch.isalnum() or bool(unicodedata.combining(ch))
+
+
+def camel_break(text: str, i: int) -> bool:
+    """True if ``text`` has a CamelCase break between ``text[i-1]`` and ``text[i]``: a lowercase
+    letter then a capital (``LeakCerba``), or a capital then a capitalised word (``SQLCerba``).
+    Forum handles and file names glue names this way."""
+    if i <= 0 or i >= len(text):
+        return False
+    a, b = text[i - 1], text[i]
+    if not b.isupper():
+        return False
+    return a.islower() or (a.isupper() and i + 1 < len(text) and text[i + 1].islower())
+
+
+def word_bounded(folded: Folded, start: int, end: int, original: str) -> bool:
+    """Is folded ``[start, end)`` a whole word: no letter/digit next to it in the folded text,
+    or a CamelCase break in the original text at that side."""
+    ft = folded.text
+    if start > 0 and is_word_char(ft[start - 1]) \
+            and not camel_break(original, folded.to_original(start)):
+        return False
+    return end >= len(ft) or not is_word_char(ft[end]) \
+        or camel_break(original, folded.to_original(end, end=True))

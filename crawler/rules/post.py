@@ -13,8 +13,9 @@ from typing import Any
 from crawler.alerts.scrub import scrub
 from crawler.config.rules import RulesConfig
 from crawler.model import Alert, Post
+from crawler.problems import Problem
 from crawler.rules.engine import Firing, Hit, RuleSet
-from crawler.rules.errors import RuleError, RuleProblem
+from crawler.rules.errors import RuleError
 from crawler.rules.fingerprint import FingerprintKeyMissing, fingerprint, resolve_key
 from crawler.rules.loader import load_rules, mtimes, superseded_by
 from crawler.rules.mask import mask_spans, snippet
@@ -62,7 +63,7 @@ class Evaluator:
         return d
 
 
-def _all_masks(scanned: dict, ruleset: RuleSet) -> dict[str, list[tuple[int, int, str]]]:
+def _all_masks(scanned: dict[str, Any], ruleset: RuleSet) -> dict[str, list[tuple[int, int, str]]]:
     """Per field, every span a masking pattern matched (any rule): snippets hide them all."""
     masking = {c.pid for c in ruleset.matcher.patterns if c.mask}
     return {f: [(h.start, h.end, h.masked) for pid, hs in hits.items() if pid in masking for h in hs]
@@ -82,9 +83,10 @@ class PostRules:
     def from_config(cls, cfg: RulesConfig, ephemeral_key_ok: bool = False) -> PostRules:
         """Raises :class:`RuleError` (``.problems``) on an invalid rule set or a missing key."""
         try:
-            key = resolve_key(cfg.fingerprint_key, ephemeral_key_ok, warn=logger.warning)
+            key = resolve_key(cfg.fingerprint_key, ephemeral_key_ok, warn=logger.warning,
+                              key_file=cfg.fingerprint_key_file)
         except FingerprintKeyMissing as exc:
-            raise RuleError([RuleProblem("rules.fingerprint_key", 1, 1, str(exc))]) from None
+            raise RuleError([Problem("rules.fingerprint_key", 1, 1, str(exc))]) from None
         return cls(cfg, key)
 
     def _load(self) -> None:
@@ -170,7 +172,7 @@ def install_sighup_reload(rules: PostRules) -> bool:
         return False
     previous = signal.getsignal(sighup)
 
-    def handler(signum, frame):  # noqa: ARG001 - signal handler signature
+    def handler(signum: int, frame: Any) -> None:  # noqa: ARG001 - signal handler signature
         rules.request_reload()
         if callable(previous):
             previous(signum, frame)

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from crawler.vocabulary import Level
+
 FIELDS = ("title", "text", "quoted_text", "author")
 Field_ = Literal["title", "text", "quoted_text", "author"]
+DEFAULT_FIELDS: tuple[Field_, ...] = ("text", "title")
 DETECTORS = ("fr-nir", "fr-nir-body")
 UUID_RE = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
@@ -29,7 +32,8 @@ class Pattern(BaseModel):
     detector: str | None = Field(default=None, description="built-in identifier finder: "
                                  + ", ".join(DETECTORS))
     validator: str | None = Field(default=None, description="check each regex match: fr-nir, "
-                                  "luhn, iban, fr-siren, fr-siret, imei")
+                                  "luhn, iban, fr-siren, fr-siret, imei, fr-finess, fr-rpps, "
+                                  "fr-phone, email")
     case: Literal["insensitive", "sensitive"] = "insensitive"
     accents: Literal["insensitive", "sensitive"] = "insensitive"
     word: bool = Field(default=True, description="keywords: whole words only")
@@ -64,7 +68,7 @@ class Detection(BaseModel):
                            "'nir >= 5'")
     exclude: dict[str, Pattern] = Field(default_factory=dict,
                                         description="the rule does not fire if any of these match")
-    fields: list[Field_] = Field(default_factory=lambda: ["text", "title"], min_length=1)
+    fields: list[Field_] = Field(default_factory=lambda: list(DEFAULT_FIELDS), min_length=1)
 
 
 TestCase = str | dict[Field_, str]
@@ -88,7 +92,7 @@ class Rule(BaseModel):
     date: dt.date | None = None
     modified: dt.date | None = None
     status: Literal["experimental", "test", "stable", "deprecated"] = "experimental"
-    level: Literal["informational", "low", "medium", "high", "critical"]
+    level: Level
     tags: list[str] = Field(default_factory=list)
     references: list[str] = Field(default_factory=list)
     falsepositives: list[str] = Field(default_factory=list)
@@ -101,7 +105,7 @@ class Rule(BaseModel):
     tests: Tests = Field(default_factory=Tests)
 
 
-def json_schema() -> dict:
+def json_schema() -> dict[str, Any]:
     """JSON Schema of a rule file: one rule per YAML document, or a list of rules."""
     rule = Rule.model_json_schema(mode="validation")
     defs = rule.pop("$defs", {})

@@ -49,3 +49,36 @@ def run_tests(rules: list[LoadedRule], ruleset: RuleSet | None = None) -> list[C
                     detail = "the rule did not fire"
                 results.append(CaseResult(lr, kind, i, case, ok, detail))
     return results
+
+
+@dataclass(slots=True)
+class RuleScore:
+    """How a rule does on its own inline tests: ``match`` cases are positives, ``no_match``
+    cases negatives (homographs, near misses)."""
+
+    name: str
+    tp: int = 0
+    fn: int = 0
+    fp: int = 0
+    tn: int = 0
+
+    @property
+    def recall(self) -> float | None:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
+
+    @property
+    def precision(self) -> float | None:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else None
+
+
+def rule_scores(results: list[CaseResult]) -> list[RuleScore]:
+    scores: dict[str, RuleScore] = {}
+    for r in results:
+        s = scores.setdefault(r.rule.rule.name, RuleScore(r.rule.rule.name))
+        if r.kind == "match":
+            s.tp += r.passed
+            s.fn += not r.passed
+        else:
+            s.tn += r.passed
+            s.fp += not r.passed
+    return list(scores.values())

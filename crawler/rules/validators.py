@@ -1,12 +1,15 @@
 """Validators: turn a regex match into (canonical value, masked value) or reject it.
 
 python-stdnum does the check-digit arithmetic (well kept, covers the edge cases of each scheme);
-darkwatch adds the NIR structure checks (see :mod:`crawler.rules.nir`) and the masking.
+darkwatch adds the NIR structure checks (see :mod:`crawler.rules.nir`) and the masking. FINESS and
+RPPS have no stdnum module: both are Luhn-keyed (FINESS: 9 digits, RPPS: 11 digits from 10...).
+Phones and e-mails have no key: the validator canonicalises them so bulk counts are distinct people.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
 
 from stdnum import iban, imei, luhn
 from stdnum.fr import siren, siret
@@ -40,7 +43,41 @@ def _iban(value: str) -> Result:
     return v, v[:4] + "*" * (len(v) - 7) + v[-3:]
 
 
-def _stdnum(module) -> Callable[[str], Result]:
+def _luhn_fixed(length: int, prefix: str = "") -> Callable[[str], Result]:
+    """A fixed-length Luhn-keyed number: FINESS (9 digits), RPPS (11 digits starting 10)."""
+
+    def check(value: str) -> Result:
+        d = _digits(value)
+        if len(d) != length or not d.startswith(prefix) or not luhn.is_valid(d):
+            return None
+        return d, mask_generic(d)
+
+    return check
+
+
+def _fr_phone(value: str) -> Result:
+    """French phone number in any usual form -> +33XXXXXXXXX (so 06.. and +33 6.. are one)."""
+    d = _digits(value)
+    if d.startswith("0033"):
+        d = d[4:]
+    elif d.startswith("33") and len(d) == 11:
+        d = d[2:]
+    elif d.startswith("0") and len(d) == 10:
+        d = d[1:]
+    if len(d) != 9 or d[0] == "0":
+        return None
+    return "+33" + d, "+33 " + d[0] + " ** ** ** " + d[-2:]
+
+
+def _email(value: str) -> Result:
+    local, _, domain = value.rpartition("@")
+    if not local or "." not in domain:
+        return None
+    v = f"{local}@{domain}".lower()
+    return v, local[0] + "***@" + domain.lower()
+
+
+def _stdnum(module: ModuleType) -> Callable[[str], Result]:
     def check(value: str) -> Result:
         d = _digits(value)
         return (d, mask_generic(d)) if module.is_valid(d) else None
@@ -55,4 +92,8 @@ VALIDATORS: dict[str, Callable[[str], Result]] = {
     "fr-siren": _stdnum(siren),
     "fr-siret": _stdnum(siret),
     "imei": _stdnum(imei),
+    "fr-finess": _luhn_fixed(9),
+    "fr-rpps": _luhn_fixed(11, "10"),
+    "fr-phone": _fr_phone,
+    "email": _email,
 }

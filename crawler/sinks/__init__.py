@@ -14,7 +14,9 @@ def open_state(cfg: Config) -> SqliteStore:
     """The local store: crawl state, and posts/alerts when no other sink is configured."""
     from crawler.sinks.sqlite import SqliteStore
 
-    return SqliteStore(cfg.store.sqlite)
+    store = SqliteStore(cfg.store.sqlite)
+    store.incident_growth = cfg.alerts.incident_growth
+    return store
 
 
 def open_sink(cfg: Config, state: SqliteStore) -> Sink:

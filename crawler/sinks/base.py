@@ -12,8 +12,25 @@ from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
 from crawler.model import Alert, Post
+from crawler.vocabulary import ALERT_STATUSES as ALERT_STATUSES  # the stores import it here
 
 Novelty = Literal["new", "edited", "unchanged"]
+
+
+class StoreError(Exception):
+    """The local store cannot be used; the message is one actionable line for the operator."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be opened or written at all (missing permission, path is a directory)."""
+
+
+class StoreDamaged(StoreError):
+    """The SQLite file is corrupt: reading it would give wrong answers (e.g. 'nothing new')."""
+
+
+class StoreWriteFailed(StoreError):
+    """A write failed mid-crawl (disk full, I/O error): nothing after it can be trusted to land."""
 
 
 @dataclass(slots=True)
@@ -41,6 +58,12 @@ class StateStore(Protocol):
         """Compare with what was stored before and remember the new hash."""
         ...
 
+    def store_post(self, post: Post, alerts: Sequence[Alert] = ()) -> object:
+        """The post and its alerts in one transaction (novelty must never outrun the alerts).
+
+        Returns what the post did to its thread's incident (``incidents.sqlite.Change``) or None."""
+        ...
+
     def get_thread(self, forum: str, thread_url: str) -> ThreadState | None: ...
     def put_thread(self, state: ThreadState) -> None: ...
     def start_run(self, forum: str) -> int: ...
@@ -49,7 +72,6 @@ class StateStore(Protocol):
     def close(self) -> None: ...
 
 
-ALERT_STATUSES = ("open", "ack", "closed", "false_positive")
 
 
 @runtime_checkable

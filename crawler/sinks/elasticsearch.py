@@ -16,6 +16,11 @@ Sending happens on one background thread (segments strictly in order, one bulk s
 time): the caller (Scrapy's reactor thread) never waits on Elasticsearch except in ``flush``
 and ``close``, and building the next batch overlaps with Elasticsearch indexing the last one.
 Templates and the ILM policy are installed on the first send of each sink (idempotent).
+
+Elasticsearch being down is a state, not an error per attempt: one WARNING line when it goes
+down (documents kept in the spool), INFO lines for the retries, one line when it is back; the
+tracebacks only at DEBUG (``-vv``). Triage status changes made while it is down are queued in
+the spool too (``queue_status``) and applied in order by the same replay.
 """
 
 from __future__ import annotations
@@ -33,10 +38,13 @@ from crawler.sinks import es_docs
 from crawler.sinks.base import ALERT_STATUSES
 from crawler.sinks.es_client import StoreError, describe, is_transient, make_client
 from crawler.sinks.spool import Record, Spool, encode
+from crawler.vocabulary import LEVELS
 
 logger = logging.getLogger(__name__)
 
 RETRY_STATUSES = (429, 502, 503, 504)
+# Spool op for a triage status change: applied by read-modify-write, not by bulk.
+STATUS_OP = "darkwatch_status"
 KEEP_STATUSES = (401, 403, 408, 429)  # plus >= 500: not the document's fault
 MAX_CHUNK_BYTES = 10 * 1024 * 1024
 
@@ -92,6 +100,9 @@ class ElasticsearchSink:
         self._retry_after = 0.0
         self.last_error: str | None = None
         self.totals = ReplayResult()
+        self.state = "unknown"  # up | down: what the operator was last told
+        # False for CLI commands that word the outage themselves: state lines go to INFO.
+        self.announce = True
 
     @property
     def client(self) -> Any:
@@ -133,18 +144,19 @@ class ElasticsearchSink:
             self._waiting = 0
         return self.replay(force=True)
 
-    def close(self) -> None:
+    def close(self, flush: bool = True) -> None:
+        """Stop the sender, send what is spooled (unless ``flush`` is false), release all."""
         self._stopping = True
         self._wake.set()
         if self._sender is not None:
             self._sender.join(timeout=self.cfg.request_timeout * 4)
         try:
-            res = self.flush()
+            res = self.flush() if flush else ReplayResult()
             if not res.ok:
                 st = self.spool.status()
-                logger.error("Elasticsearch sink closed with %d document(s) still spooled in %s (%s); "
-                             "they are sent on the next run or by `darkwatch spool replay`",
-                             st.pending, st.directory, res.error or "transient errors")
+                logger.warning("Elasticsearch: %d document(s) spooled in %s (%s); they are sent on "
+                               "the next run or by `darkwatch spool replay`",
+                               st.pending, st.directory, res.error or "transient errors")
         finally:
             self.spool.close()
             if self._client is not None:
@@ -153,6 +165,14 @@ class ElasticsearchSink:
 
     def pending(self) -> int:
         return self.spool.status().pending
+
+    def queue_status(self, alert_id: str, status: str, note: str | None = None) -> None:
+        """Queue a triage status change for Elasticsearch (it is down): a sealed spool segment of
+        its own, so the next replay applies it after everything spooled before it."""
+        if status not in ALERT_STATUSES:
+            raise ValueError(f"status must be one of {', '.join(ALERT_STATUSES)}")
+        meta = {"_op_type": STATUS_OP, "_index": es_docs.alerts_index(self.prefix), "_id": alert_id}
+        self.spool.append_segment([encode(meta, {"status": status, "note": note, "at": utcnow_iso()})])
 
     # -- internals -------------------------------------------------------------------------
     def _enqueue(self, actions: list[dict[str, Any]]) -> None:
@@ -228,31 +248,96 @@ class ElasticsearchSink:
             segments = self.spool.sealed_segments()
             if not segments:
                 return res  # nothing to send: no setup, no request (read-only CLIs close too)
+            if self.state == "down":
+                logger.info("Elasticsearch: retrying the spool %s", self.spool.dir)
             try:
                 if not self._setup_done:
                     self.setup()
                 for seg in segments:
                     actions = self.spool.read(seg)
-                    remaining = self._send(actions, res)
+                    remaining = self._send_segment(actions, res)
                     self.spool.rewrite(seg, remaining)
                     if remaining:
                         res.kept += len(remaining)
                         break
             except Exception as exc:
                 res.error = describe(exc, self.cfg)
+                logger.debug("Elasticsearch: %s", res.error, exc_info=exc)
                 if not is_transient(exc) and not _is_auth(exc):
                     raise StoreError(res.error) from None
             if res.error or res.kept:
                 self.last_error = res.error or f"{res.kept} document(s) refused for now (429/5xx)"
                 self._retry_after = time.monotonic() + self.cfg.retry_interval
-                logger.warning("Elasticsearch: %s; documents stay in the spool %s and are retried later",
-                               self.last_error, self.spool.dir)
+                self._went_down(self.last_error)
             else:
                 self.last_error = None
                 self._retry_after = 0.0
+                self._came_up(res.sent)
             self.totals.sent += res.sent
             self.totals.dead += res.dead
         return res
+
+    def _went_down(self, error: str) -> None:
+        if self.state == "down":
+            logger.debug("Elasticsearch still unavailable: %s", error)
+            return
+        self.state = "down"
+        when = (f"retried every {self.cfg.retry_interval:g} s and on the next run"
+                if self.cfg.retry_interval else "retried on the next write and run")
+        logger.log(logging.WARNING if self.announce else logging.INFO,
+                   "Elasticsearch down: %s; documents are kept in the spool %s and %s "
+                   "(SQLite holds everything)", error, self.spool.dir, when)
+
+    def _came_up(self, sent: int) -> None:
+        if self.state == "down":
+            logger.log(logging.WARNING if self.announce else logging.INFO,
+                       "Elasticsearch reachable again: %d spooled document(s) sent", sent)
+        self.state = "up"
+
+    def _send_segment(self, records: list[Record], res: ReplayResult) -> list[Record]:
+        """Send a segment's records in order: bulk runs, and status changes one by one between
+        them; returns the records to keep (from the first that could not be sent on)."""
+        run: list[Record] = []
+        for i, rec in enumerate(records):
+            if rec.meta.get("_op_type") != STATUS_OP:
+                run.append(rec)
+                continue
+            if run:
+                left = self._send(run, res)
+                if left or res.error:
+                    return left + records[i:]
+                run = []
+            if not self._apply_status(rec, res):
+                return records[i:]
+        return self._send(run, res) if run else []
+
+    def _apply_status(self, rec: Record, res: ReplayResult) -> bool:
+        """A queued triage change: True when applied or dead-lettered, False to keep it."""
+        import json
+
+        change = json.loads(rec.body)
+        alert_id = str(rec.meta["_id"])
+        try:
+            found = self.set_alert_status(alert_id, change["status"], change.get("note"),
+                                          at=change.get("at"))
+        except Exception as exc:
+            if not (is_transient(exc) or _is_auth(exc)):
+                raise
+            res.error = describe(exc, self.cfg)
+            logger.debug("Elasticsearch: %s", res.error, exc_info=exc)
+            return False
+        if found:
+            res.sent += 1
+            logger.info("Elasticsearch: alert %s set to %s (queued while it was down)", alert_id,
+                        change["status"])
+            return True
+        reason = "queued status change for an alert that is not in Elasticsearch"
+        logger.error("Elasticsearch: alert %s: %s; kept in %s", alert_id, reason,
+                     self.spool.dir / "dead-letter.jsonl")
+        self.spool.dead_letter(rec, 404, reason)
+        res.dead += 1
+        res.dead_ids.append(alert_id)
+        return True
 
     def _send(self, records: list[Record], res: ReplayResult) -> list[Record]:
         """Bulk ``records``; returns those to keep for later, in their original order."""
@@ -300,6 +385,7 @@ class ElasticsearchSink:
             if not (is_transient(exc) or _is_auth(exc)):
                 raise
             res.error = describe(exc, self.cfg)
+            logger.debug("Elasticsearch: %s", res.error, exc_info=exc)
         return [r for r in records if unacked.get((r.meta["_index"], r.meta["_id"])) is r]
 
     # -- AlertIndex ------------------------------------------------------------------------
@@ -312,7 +398,7 @@ class ElasticsearchSink:
             filters.append({"term": {"darkwatch.alert.status": status}})
         if min_level:
             if min_level not in es_docs.SEVERITY:
-                raise ValueError(f"unknown level {min_level!r}; one of {', '.join(es_docs.LEVELS)}")
+                raise ValueError(f"unknown level {min_level!r}; one of {', '.join(LEVELS)}")
             filters.append({"range": {"event.severity": {"gte": es_docs.severity(min_level)}}})
         if since:
             filters.append({"range": {"event.created": {"gte": since}}})
@@ -335,8 +421,11 @@ class ElasticsearchSink:
             after = hits[-1]["sort"]
         return out
 
-    def set_alert_status(self, alert_id: str, status: str, note: str | None = None) -> bool:
-        """Read-modify-write with optimistic concurrency (no scripting needed on the cluster)."""
+    def set_alert_status(self, alert_id: str, status: str, note: str | None = None,
+                         at: str | None = None) -> bool:
+        """Read-modify-write with optimistic concurrency (no scripting needed on the cluster).
+
+        ``at``: when the analyst made the change (a queued change keeps its time)."""
         from elasticsearch import ConflictError, NotFoundError
 
         if status not in ALERT_STATUSES:
@@ -350,7 +439,7 @@ class ElasticsearchSink:
             alert = dict(cur["_source"].get("darkwatch", {}).get("alert", {}))
             notes = list(alert.get("notes") or [])
             if note:
-                notes.append({"at": utcnow_iso(), "status": status, "note": note})
+                notes.append({"at": at or utcnow_iso(), "status": status, "note": note})
             try:
                 self.client.update(index=index, id=alert_id, if_seq_no=cur["_seq_no"],
                                    if_primary_term=cur["_primary_term"], refresh="wait_for",

@@ -1,22 +1,64 @@
 """The Elasticsearch client from ``store.elasticsearch``, and errors worded for operators.
 
-Error messages name the URL, the user and the fix, never a password or API key: they end up
-in logs and cron mails.
+Error messages name the URL (credentials masked), the user and the fix, never a password or
+API key: they end up in logs and cron mails.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from crawler.config.store import ElasticsearchConfig
+from crawler.logjson import redact
 
 
 class StoreError(Exception):
     """Elasticsearch cannot be used as configured; the message is safe to log."""
 
 
+# The client's own loggers: a failing node logs a traceback per attempt (12 in a short crawl
+# with Elasticsearch down). Darkwatch reports the state itself, one line per change.
+CLIENT_LOGGERS = ("elasticsearch", "elasticsearch.helpers", "elastic_transport",
+                  "elastic_transport.transport", "elastic_transport.node_pool",
+                  "elastic_transport.node", "urllib3.connectionpool")
+
+
+def debug_logging() -> bool:
+    """True when the process logs at DEBUG (``-vv``): a root handler at DEBUG or below."""
+    root = logging.getLogger()
+    if root.level > logging.DEBUG:
+        return False
+    return any(h.level <= logging.DEBUG for h in root.handlers)
+
+
+class ClientLogFilter(logging.Filter):
+    """Below ``-vv``: client warnings are dropped (the sink says what changed) and errors keep
+    their one line but lose the traceback; urllib3 keeps its lines without tracebacks."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if debug_logging():
+            return True
+        if record.exc_info or record.exc_text:
+            record.exc_info, record.exc_text = None, None
+        return record.name.startswith("urllib3") or record.levelno >= logging.ERROR
+
+
+_CLIENT_FILTER = ClientLogFilter()
+
+
+def quiet_client_logs() -> None:
+    """Attach :class:`ClientLogFilter` to the client's loggers (idempotent)."""
+    for name in CLIENT_LOGGERS:
+        lg = logging.getLogger(name)
+        if _CLIENT_FILTER not in lg.filters:
+            lg.addFilter(_CLIENT_FILTER)
+
+
 def make_client(cfg: ElasticsearchConfig) -> Any:
     from elasticsearch import Elasticsearch
+
+    quiet_client_logs()
 
     kwargs: dict[str, Any] = {
         "request_timeout": cfg.request_timeout,
@@ -42,6 +84,14 @@ def who(cfg: ElasticsearchConfig) -> str:
         return "with the configured api_key"
     if cfg.username:
         return f"as user {cfg.username!r}"
+    from urllib.parse import urlsplit
+
+    try:
+        user = urlsplit(cfg.url).username
+    except ValueError:
+        user = None
+    if user:
+        return f"as user {user!r} (from the url)"
     return "without credentials"
 
 
@@ -63,7 +113,7 @@ def describe(exc: BaseException, cfg: ElasticsearchConfig) -> str:
         UnsupportedProductError,
     )
 
-    where = f"Elasticsearch at {cfg.url}"
+    where = f"Elasticsearch at {redact(cfg.url)}"
     if isinstance(exc, AuthenticationException):
         msg = (f"{where} rejected the credentials (401) {who(cfg)}: check store.elasticsearch "
                "username/password or api_key (e.g. ${ES_API_KEY} is set and current)")
@@ -75,12 +125,13 @@ def describe(exc: BaseException, cfg: ElasticsearchConfig) -> str:
     elif isinstance(exc, ConnectionError):
         msg = f"{where} is unreachable: is it running, and is the url right? ({type(exc).__name__})"
     elif isinstance(exc, UnsupportedProductError):
-        msg = f"{cfg.url} is not Elasticsearch (or not a supported version): check store.elasticsearch.url"
+        msg = (f"{redact(cfg.url)} is not Elasticsearch (or not a supported version): "
+               "check store.elasticsearch.url")
     elif isinstance(exc, ApiError):
         msg = f"{where} answered {exc.meta.status}: {_reason(exc)}"
     else:
         msg = f"{where}: {type(exc).__name__}: {exc}"
-    return _scrub(msg, cfg)
+    return redact(_scrub(msg, cfg))
 
 
 def _reason(exc: Any) -> str:

@@ -14,7 +14,6 @@ from typing import Any
 
 from crawler.model import Alert, Post
 
-LEVELS = ("informational", "low", "medium", "high", "critical")
 # ECS ``event.severity`` is numeric; these are the risk scores Elastic's own rules use.
 SEVERITY = {"informational": 10, "low": 21, "medium": 47, "high": 73, "critical": 99}
 _MAX_ID_BYTES = 200

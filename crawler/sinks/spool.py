@@ -10,6 +10,9 @@ crawler being killed loses it. Layout under ``spool_dir``:
   Written in order; the highest-numbered segment is the open one.
 - ``dead-letter.jsonl``: actions Elasticsearch rejected for good (mapping conflict, too
   large), with the reason: kept for an operator, never retried automatically.
+- ``.writers.lock``: a crawl's sink holds a shared ``flock`` on it from its first append to
+  its close; a command that wants to replay while no crawl writes (``alerts ack``) takes it
+  exclusively without waiting (:meth:`Spool.exclusive`), else leaves the spool to the crawl.
 
 A segment is deleted only when every action in it was acknowledged or dead-lettered; a
 partly-sent segment is atomically rewritten with what is left, so replays resume in order.
@@ -18,6 +21,8 @@ Replays are idempotent because every action carries a deterministic ``_id``.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -103,6 +108,39 @@ class Spool:
         # just fsync'd; bounded (older segments are read from disk).
         self._mem: dict[str, list[Record]] = {}
         self._mem_bytes = 0
+        self._writer_fd: int | None = None
+
+    def _lock_fd(self) -> int:
+        return os.open(self.dir / ".writers.lock", os.O_RDWR | os.O_CREAT, 0o600)
+
+    def _hold_writer(self) -> None:
+        if self._writer_fd is None:
+            fd = self._lock_fd()
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            self._writer_fd = fd
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[bool]:
+        """``True`` inside when no other process is writing to this spool (and none starts)."""
+        fd = self._lock_fd()
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                alone = True
+            except BlockingIOError:
+                alone = False
+            yield alone
+        finally:
+            os.close(fd)
+
+    def count_op(self, op_type: str) -> int:
+        """Spooled actions of one ``_op_type`` (e.g. queued triage status changes)."""
+        needle = f'"_op_type":{_q(op_type)}'.encode()
+        n = 0
+        for _, p in self._segments():
+            with contextlib.suppress(FileNotFoundError), open(p, "rb") as fh:
+                n += sum(1 for line in fh if line.startswith(b"{" + needle))
+        return n
 
     # -- writing -------------------------------------------------------------------------
     def _segments(self) -> list[tuple[int, Path]]:
@@ -122,6 +160,7 @@ class Spool:
         data = b"".join(lines)
         with self._lock:
             if self._fh is None:
+                self._hold_writer()
                 segs = self._segments()
                 self._open_seq = (segs[-1][0] + 1) if segs else 1
                 path = self.dir / f"seg-{self._open_seq:012d}.jsonl"
@@ -140,6 +179,34 @@ class Spool:
                     self._mem_bytes -= sum(len(r.body) for r in self._mem.pop(oldest))
         return len(lines)
 
+    def append_segment(self, records: Iterable[Record]) -> Path:
+        """Write ``records`` as a new, already sealed segment after every existing one.
+
+        For another process than the crawl's writer (``darkwatch alerts ack`` while
+        Elasticsearch is down): the file appears complete (written aside, fsync'd, then linked
+        in; a link never replaces a segment another process numbered the same)."""
+        data = b"".join(r.line() for r in records)
+        tmp = self.dir / f".seg-{os.getpid()}-{threading.get_ident()}.tmp"
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            with self._lock:
+                for _ in range(1000):
+                    segs = self._segments()
+                    seq = max([segs[-1][0] if segs else 0, self._open_seq or 0]) + 1
+                    path = self.dir / f"seg-{seq:012d}.jsonl"
+                    try:
+                        os.link(tmp, path)
+                    except FileExistsError:
+                        continue  # another process took this number meanwhile
+                    _fsync_dir(self.dir)
+                    return path
+            raise OSError(f"spool {self.dir}: could not number a new segment")
+        finally:
+            tmp.unlink(missing_ok=True)
+
     def seal(self) -> None:
         """Close the open segment: the next append starts a new one."""
         with self._lock:
@@ -148,7 +215,13 @@ class Spool:
                 self._fh = None
                 self._open_seq = None
 
-    close = seal
+    def close(self) -> None:
+        """Seal, and let other processes replay again (the writer's shared lock is released)."""
+        with self._lock:
+            self.seal()
+            if self._writer_fd is not None:
+                os.close(self._writer_fd)
+                self._writer_fd = None
 
     # -- reading / acknowledging -----------------------------------------------------------
     def sealed_segments(self) -> list[Path]:

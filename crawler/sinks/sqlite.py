@@ -2,10 +2,14 @@
 
 Stdlib ``sqlite3`` in WAL mode: one writer (the crawl) and concurrent readers (export,
 triage) without a server. The file is created 0600: it holds crawled text.
+
+Failures surface as ``StoreError`` subclasses with one actionable line: a full disk or an
+I/O error is ``StoreWriteFailed``, a corrupt file ``StoreDamaged`` (never "nothing new").
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -14,10 +18,18 @@ from collections.abc import Iterator, Sequence
 from dataclasses import fields
 from pathlib import Path
 
+from crawler.incidents import sqlite as incidents_sql
 from crawler.model import Alert, Post, utcnow_iso
-from crawler.sinks.base import ALERT_STATUSES, Novelty, ThreadState
-
-LEVELS = ("informational", "low", "medium", "high", "critical")
+from crawler.sinks.base import (
+    ALERT_STATUSES,
+    Novelty,
+    StoreDamaged,
+    StoreError,
+    StoreUnavailable,
+    StoreWriteFailed,
+    ThreadState,
+)
+from crawler.vocabulary import check_level
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS posts (
@@ -74,6 +86,42 @@ _POST_COLS = (
 )
 
 
+# Primary SQLite result codes (``sqlite_errorcode & 0xff``).
+_CORRUPT = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
+_CANNOT_WRITE = {8, 10, 13, 14}  # SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN
+
+
+def damaged_message(path: str, why: object) -> str:
+    return (f"store {path} is damaged ({why}): run `darkwatch store check`, then "
+            "`darkwatch store repair` or restore a backup")
+
+
+def translate_error(path: str, exc: BaseException) -> StoreError | None:
+    """The operator's view of a storage exception, or None for a bug-shaped one."""
+    if isinstance(exc, StoreError):
+        return exc
+    if isinstance(exc, OSError):
+        return StoreWriteFailed(f"store {path}: write failed ({exc.strerror or exc})")
+    if isinstance(exc, sqlite3.DatabaseError):
+        code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+        if code in _CORRUPT:
+            return StoreDamaged(damaged_message(path, exc))
+        if code in _CANNOT_WRITE:
+            return StoreWriteFailed(f"store {path}: write failed ({exc})")
+    return None
+
+
+@contextlib.contextmanager
+def _translated(path: str) -> Iterator[None]:
+    try:
+        yield
+    except (sqlite3.Error, OSError) as exc:
+        err = translate_error(path, exc)
+        if err is None:
+            raise
+        raise err from exc
+
+
 def _private_file(path: str) -> None:
     if path == ":memory:":
         return
@@ -93,17 +141,52 @@ class SqliteStore:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        _private_file(path)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.executescript(_SCHEMA)
+        self.incident_growth = 10.0  # alerts.incident_growth: nir_distinct factor worth a notice
+        try:
+            _private_file(path)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise StoreUnavailable(f"cannot open the store {path}: {why} (store.sqlite must be "
+                                   "a writable file path)") from None
+        try:
+            with _translated(path):
+                self._db.execute("PRAGMA busy_timeout=10000")
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.executescript(_SCHEMA)
+                self._db.executescript(incidents_sql.SCHEMA)
+        except StoreWriteFailed as exc:  # read-only file or directory, full disk at creation
+            self._db.close()
+            raise StoreUnavailable(f"cannot open the store {path}: {exc.__cause__} "
+                                   "(store.sqlite must be a writable file path)") from None
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _rollback(self) -> None:
+        # SQLite rolls back by itself on SQLITE_FULL/IOERR: a second ROLLBACK would raise
+        # "no transaction is active" and hide the real error.
+        if self._db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; storage failures come out as ``StoreError``."""
+        with self._lock, _translated(self.path):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
 
     # -- StateStore -------------------------------------------------------------------
     def classify(self, post: Post) -> Novelty:
-        with self._lock:
+        with self._lock, _translated(self.path):
             row = self._db.execute(
                 "SELECT content_sha256 FROM posts WHERE forum=? AND post_id=?", post.key
             ).fetchone()
@@ -112,7 +195,7 @@ class SqliteStore:
         return "unchanged" if row[0] == post.content_sha256 else "edited"
 
     def get_thread(self, forum: str, thread_url: str) -> ThreadState | None:
-        with self._lock:
+        with self._lock, _translated(self.path):
             row = self._db.execute(
                 "SELECT forum, thread_url, marker, last_page_url, last_post_id, last_post_time,"
                 " updated_at FROM threads WHERE forum=? AND thread_url=?",
@@ -122,7 +205,7 @@ class SqliteStore:
 
     def put_thread(self, state: ThreadState) -> None:
         state.updated_at = utcnow_iso()
-        with self._lock:
+        with self._tx():
             self._db.execute(
                 "INSERT INTO threads VALUES (?,?,?,?,?,?,?) ON CONFLICT(forum, thread_url) DO UPDATE"
                 " SET marker=excluded.marker, last_page_url=excluded.last_page_url,"
@@ -132,14 +215,14 @@ class SqliteStore:
             )
 
     def start_run(self, forum: str) -> int:
-        with self._lock:
+        with self._tx():
             cur = self._db.execute(
                 "INSERT INTO runs (forum, started) VALUES (?, ?)", (forum, utcnow_iso())
             )
             return int(cur.lastrowid or 0)
 
     def finish_run(self, run_id: int, status: str, stats: dict) -> None:
-        with self._lock:
+        with self._tx():
             self._db.execute(
                 "UPDATE runs SET finished=?, status=?, stats=? WHERE id=?",
                 (utcnow_iso(), status, json.dumps(stats, default=str), run_id),
@@ -170,17 +253,18 @@ class SqliteStore:
         # A separate connection: export can run while a crawl writes.
         db = sqlite3.connect(self.path) if self.path != ":memory:" else self._db
         try:
-            for row in db.execute(sql, args):
-                d = dict(zip(_POST_COLS, row, strict=True))
-                d["edited"] = bool(d["edited"])
-                d["matches"] = json.loads(d["matches"])
-                yield Post(**d)
+            with _translated(self.path):
+                for row in db.execute(sql, args):
+                    d = dict(zip(_POST_COLS, row, strict=True))
+                    d["edited"] = bool(d["edited"])
+                    d["matches"] = json.loads(d["matches"])
+                    yield Post(**d)
         finally:
             if db is not self._db:
                 db.close()
 
     def count_posts(self, forum: str | None = None) -> int:
-        with self._lock:
+        with self._lock, _translated(self.path):
             if forum:
                 return self._db.execute(
                     "SELECT COUNT(*) FROM posts WHERE forum=?", (forum,)
@@ -188,49 +272,59 @@ class SqliteStore:
             return self._db.execute("SELECT COUNT(*) FROM posts").fetchone()[0]
 
     # -- Sink ---------------------------------------------------------------------------
+    def store_post(self, post: Post, alerts: Sequence[Alert] = ()) -> incidents_sql.Change | None:
+        """The post row, its alerts and its incident's evidence in one transaction.
+
+        Novelty is decided by the post row: a row committed without its alerts would make the
+        next crawl see the post as unchanged and its alerts would be lost for good. Returns what
+        the post did to its thread's incident (None: nothing).
+        """
+        with self._tx():
+            self._upsert_posts([post])
+            self._upsert_alerts(alerts)
+            return incidents_sql.record(self._db, post, alerts, self.incident_growth)
+
+    @property
+    def incidents(self) -> incidents_sql.IncidentStore:
+        """Incident queries and triage (``darkwatch incidents``)."""
+        return incidents_sql.IncidentStore(self)
+
     def write_posts(self, posts: Sequence[Post]) -> None:
+        with self._tx():
+            self._upsert_posts(posts)
+
+    def write_alerts(self, alerts: Sequence[Alert]) -> None:
+        with self._tx():
+            self._upsert_alerts(alerts)
+
+    def _upsert_posts(self, posts: Sequence[Post]) -> None:
         now = utcnow_iso()
         rows = [
             (*(getattr(p, c) if c not in ("edited", "matches") else None for c in _POST_COLS[:11]),
              int(p.edited), json.dumps(p.matches), now)
             for p in posts
         ]
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                self._db.executemany(
-                    f"INSERT INTO posts ({', '.join(_POST_COLS)}, first_seen) VALUES"
-                    f" ({', '.join('?' * (len(_POST_COLS) + 1))})"
-                    " ON CONFLICT(forum, post_id) DO UPDATE SET"
-                    " thread_url=excluded.thread_url, thread_title=excluded.thread_title,"
-                    " author=excluded.author, published=excluded.published, text=excluded.text,"
-                    " quoted_text=excluded.quoted_text, url=excluded.url,"
-                    " crawled_at=excluded.crawled_at, content_sha256=excluded.content_sha256,"
-                    " edited=MAX(posts.edited, excluded.edited), matches=excluded.matches",
-                    rows,
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        self._db.executemany(
+            f"INSERT INTO posts ({', '.join(_POST_COLS)}, first_seen) VALUES"
+            f" ({', '.join('?' * (len(_POST_COLS) + 1))})"
+            " ON CONFLICT(forum, post_id) DO UPDATE SET"
+            " thread_url=excluded.thread_url, thread_title=excluded.thread_title,"
+            " author=excluded.author, published=excluded.published, text=excluded.text,"
+            " quoted_text=excluded.quoted_text, url=excluded.url,"
+            " crawled_at=excluded.crawled_at, content_sha256=excluded.content_sha256,"
+            " edited=MAX(posts.edited, excluded.edited), matches=excluded.matches",
+            rows,
+        )
 
-    def write_alerts(self, alerts: Sequence[Alert]) -> None:
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                for a in alerts:
-                    # Re-detection must not reopen an alert an analyst already triaged.
-                    self._db.execute(
-                        "INSERT INTO alerts (id, level_rank, status, created, forum, doc)"
-                        " VALUES (?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET doc=json_set("
-                        " excluded.doc, '$.status', alerts.status, '$.created', alerts.created)",
-                        (a.id, _rank(a.level), a.status, a.created, a.forum,
-                         json.dumps(a.to_dict())),
-                    )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+    def _upsert_alerts(self, alerts: Sequence[Alert]) -> None:
+        for a in alerts:
+            # Re-detection must not reopen an alert an analyst already triaged.
+            self._db.execute(
+                "INSERT INTO alerts (id, level_rank, status, created, forum, doc)"
+                " VALUES (?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET doc=json_set("
+                " excluded.doc, '$.status', alerts.status, '$.created', alerts.created)",
+                (a.id, _rank(a.level), a.status, a.created, a.forum, json.dumps(a.to_dict())),
+            )
 
     def flush(self) -> None:
         """Writes are committed per batch; nothing is buffered."""
@@ -262,7 +356,7 @@ class SqliteStore:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created DESC, level_rank DESC LIMIT ?"
         args.append(limit)
-        with self._lock:
+        with self._lock, _translated(self.path):
             rows = self._db.execute(sql, args).fetchall()
         out = []
         for doc, st in rows:
@@ -274,7 +368,7 @@ class SqliteStore:
     def set_alert_status(self, alert_id: str, status: str, note: str | None = None) -> bool:
         if status not in ALERT_STATUSES:
             raise ValueError(f"status must be one of {', '.join(ALERT_STATUSES)}")
-        with self._lock:
+        with self._tx():
             row = self._db.execute("SELECT notes FROM alerts WHERE id=?", (alert_id,)).fetchone()
             if row is None:
                 return False
@@ -289,7 +383,4 @@ class SqliteStore:
 
 
 def _rank(level: str) -> int:
-    try:
-        return LEVELS.index(level)
-    except ValueError:
-        raise ValueError(f"unknown level {level!r}; one of {', '.join(LEVELS)}") from None
+    return check_level(level)

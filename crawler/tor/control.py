@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crawler.config.tor import TorConfig
-from crawler.tor.probe import parse_hostport
+from crawler.netpolicy import parse_hostport
 
 logger = logging.getLogger(__name__)
 _KEEP = bool(__import__("os").environ.get("DARKWATCH_KEEP_TOR_DATA"))
@@ -126,6 +126,35 @@ class TorSession:
             self.data_dir = None
 
 
+CONTROL_ANSWER_TIMEOUT = 10.0
+
+
+def probe_control_port(control: str, timeout: float = CONTROL_ANSWER_TIMEOUT) -> None:
+    """Fail fast when something listens on the control port but never speaks Tor's protocol.
+
+    stem waits for the PROTOCOLINFO reply without a timeout, so a port that accepts and stays
+    silent (a wrong port, a hung tor) would hang the crawl for ever. PROTOCOLINFO is allowed
+    before authentication; this throw-away connection asks it once and closes.
+    """
+    host, port = parse_hostport(control)
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as s:
+            s.sendall(b"PROTOCOLINFO 1\r\n")
+            reply = s.recv(64)
+    except TimeoutError:
+        raise TorUnavailable(
+            f"Tor's control port {control} accepted the connection but did not answer within "
+            f"{timeout:.0f}s: is it really tor's ControlPort (see deploy/tor/torrc), or is tor "
+            "hung?") from None
+    except OSError as exc:
+        raise TorUnavailable(
+            f"cannot reach Tor's control port {control} ({exc.strerror or exc}); is tor running "
+            f"with 'ControlPort {port}'? (see deploy/tor/torrc)") from None
+    if not reply.startswith((b"250", b"5")):
+        raise TorUnavailable(f"{control} does not speak Tor's control protocol (it answered "
+                             f"{reply[:20]!r}): check tor.control")
+
+
 def open_controller(control: str, password: str | None) -> Any:
     """Connected, authenticated stem Controller (cookie/safecookie, or password)."""
     import stem
@@ -133,6 +162,7 @@ def open_controller(control: str, password: str | None) -> Any:
     from stem.control import Controller
 
     host, port = parse_hostport(control)
+    probe_control_port(control)
     try:
         c = Controller.from_port(address=host, port=port)
     except stem.SocketError as exc:
@@ -262,7 +292,7 @@ def launch_tor(cfg: TorConfig, progress: Callable[[str], None]) -> TorSession:
     binary = shutil.which(cfg.tor_binary)
     if not binary:
         raise TorUnavailable(f"'{cfg.tor_binary}' not found: {INSTALL_HINT}")
-    from crawler.lab.tornet import free_ports
+    from crawler.netpolicy import free_ports
 
     socks_port, control_port = free_ports(2)
     data_dir = tempfile.mkdtemp(prefix="darkwatch-tor-")

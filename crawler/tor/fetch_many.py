@@ -76,6 +76,7 @@ def run(groups: dict[str, list[str]], socks: str, concurrency: int = 4, timeout:
         install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
     out: list[dict[str, Any]] = []
     process = CrawlerProcess({"LOG_LEVEL": "ERROR", "TELNETCONSOLE_ENABLED": False,
+                              "REMOTE_CONTROL_ENABLED": False,  # no listening socket
                               "LOG_INSTALL_ROOT_HANDLER": False})
     crawlers: dict[str, Crawler] = {}
     for group, urls in groups.items():

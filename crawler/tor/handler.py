@@ -25,8 +25,8 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.endpoints import wrapClientTLS
 from twisted.web.client import URI, Agent, BrowserLikePolicyForHTTPS
 
+from crawler.netpolicy import parse_hostport
 from crawler.tor.identity import identity_for
-from crawler.tor.probe import parse_hostport
 from crawler.tor.socks import SocksEndpoint
 
 if TYPE_CHECKING:

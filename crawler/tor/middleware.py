@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from scrapy.exceptions import NotConfigured
 
-from crawler.tor.blocks import block_signal
+from crawler.engines.blocks import block_signal
 from crawler.tor.identity import identity_for
 
 if TYPE_CHECKING:

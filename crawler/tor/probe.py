@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import socks  # pysocks
 
+from crawler.netpolicy import parse_hostport
 from crawler.tor.errors import describe_reply
 
 
@@ -28,19 +29,6 @@ class ProbeResult:
     headers: dict[str, str]
     body: bytes
     seconds: float
-
-
-def parse_hostport(value: str, default_port: int | None = None) -> tuple[str, int]:
-    """``"127.0.0.1:9050"`` -> ("127.0.0.1", 9050); ``[::1]:9050`` works too."""
-    host, sep, port = value.rpartition(":")
-    if not sep:
-        if default_port is None:
-            raise ValueError(f"{value!r}: expected host:port")
-        return value, default_port
-    host = host.strip("[]")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"{value!r}: expected host:port, e.g. 127.0.0.1:9050")
-    return host, int(port)
 
 
 def fetch(socks_addr: str, url: str, username: str | None = None, password: str | None = None,

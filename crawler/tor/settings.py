@@ -48,6 +48,7 @@ def tor_settings(cfg: Config, forum: ForumConfig, socks: str | None = None) -> d
         # Environment proxies must never be read: the handler does the routing.
         "HTTPPROXY_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,  # Scrapy 2.19's code-running HTTP listener: off
         "USER_AGENT": TOR_BROWSER_USER_AGENT,
         "DEFAULT_REQUEST_HEADERS": dict(TOR_BROWSER_HEADERS),
         "REFERRER_POLICY": "same-origin",  # no Referer to other hosts

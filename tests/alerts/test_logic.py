@@ -11,12 +11,12 @@ import pytest
 
 from crawler.alerts.channels import validate_channels
 from crawler.alerts.duration import parse_duration, parse_since
-from crawler.alerts.levels import at_least, level_rank
 from crawler.alerts.message import format_alert
 from crawler.alerts.redact import SecretFilter, redact_url
 from crawler.alerts.scrub import clean, scrub
 from crawler.alerts.throttle import ThrottleState
 from crawler.config.alerts import AlertsConfig
+from crawler.vocabulary import at_least, level_rank
 
 from .conftest import NIR, make_alert
 

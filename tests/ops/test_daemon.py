@@ -276,7 +276,8 @@ def test_daemon_schedules_serves_metrics_reloads_and_stops(fixture_forum, tmp_pa
         started = log.read_text().count("forum phpbb: crawl started")
         wait_for(lambda: log.read_text().count("forum phpbb: crawl started") > started, 30,
                  "a crawl to start", proc, log)
-        time.sleep(1.0)  # let the child reach Scrapy, whose SIGTERM handling stops it gracefully
+        fetched = len(fixture_forum.requests)  # the child fetching: Scrapy handles its SIGTERM
+        wait_for(lambda: len(fixture_forum.requests) > fetched, 60, "the crawl to fetch", proc, log)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0, log.read_text()
     finally:
@@ -287,7 +288,7 @@ def test_daemon_schedules_serves_metrics_reloads_and_stops(fixture_forum, tmp_pa
     for pid in map(int, re.findall(r"crawl started \(pid (\d+)\)", text)):
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
-    assert "SIGTERM received: stopping" in text
+    assert "SIGTERM received: stopping" in text and "crawl finished, exit 1" not in text
     assert not list(tmp_path.glob(".darkwatch.yml.daemon-*"))   # the config snapshot is removed
 
 

@@ -87,10 +87,11 @@ def test_loop_crawls_with_report_and_metrics(tmp_path, fake_darkwatch):
     proc = subprocess.Popen(["sh", str(ENTRY), "loop"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True)
     try:
-        deadline = time.time() + 20
-        while time.time() < deadline and not (tmp_path / "calls.log").exists():
+        calls = tmp_path / "calls.log"
+        deadline = time.time() + 60
+        # Wait for one whole logged call (a created but still empty file is not one).
+        while time.time() < deadline and not (calls.exists() and calls.read_text().endswith("\n")):
             time.sleep(0.1)
-        time.sleep(0.3)
     finally:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=10)

@@ -1,4 +1,4 @@
-"""Strict parser of ``strace -f -yy -e trace=connect,sendto,sendmsg,sendmmsg,openat`` output.
+"""Strict parser of ``strace -f -yy -e trace=connect,sendto,sendmsg,sendmmsg,openat,listen`` output.
 
 Every line must be understood: an unknown syscall line, an unknown address family or a
 send whose destination cannot be established is an ``Unparsed`` entry, and the tests
@@ -16,7 +16,8 @@ from pathlib import Path
 
 STRACE = "/usr/bin/strace"
 SYSCALLS = ("connect", "sendto", "sendmsg", "sendmmsg")
-TRACE = "trace=" + ",".join((*SYSCALLS, "openat"))
+OTHER = ("openat", "listen")  # files (resolver lookups) and listening sockets (none allowed)
+TRACE = "trace=" + ",".join((*SYSCALLS, *OTHER))
 # Files the libc resolver reads when a name is looked up (never needed when Tor resolves).
 RESOLVER_FILES = ("/etc/resolv.conf", "/etc/hosts", "/etc/host.conf", "/etc/gai.conf")
 NSCD = "/var/run/nscd/socket"
@@ -53,6 +54,7 @@ class Trace:
     dests: list[Dest] = field(default_factory=list)
     unparsed: list[str] = field(default_factory=list)
     resolver_files: list[str] = field(default_factory=list)
+    listens: list[str] = field(default_factory=list)  # listen() calls: a crawl serves nothing
     pids: set[str] = field(default_factory=set)
 
     def inet(self) -> list[Dest]:
@@ -115,14 +117,17 @@ def parse(text: str) -> Trace:
             continue
         r = _RESUMED.match(rest)
         if r:  # the result half of an interrupted call: its arguments were on the first half
-            if r["name"] not in (*SYSCALLS, "openat"):
+            if r["name"] not in (*SYSCALLS, *OTHER):
                 tr.unparsed.append(line)
             continue
         c = _CALL.match(rest)
-        if not c or c["name"] not in (*SYSCALLS, "openat"):
+        if not c or c["name"] not in (*SYSCALLS, *OTHER):
             tr.unparsed.append(line)
             continue
         name, args = c["name"], c["args"]
+        if name == "listen":
+            tr.listens.append(line)
+            continue
         if name == "openat":
             o = _OPENAT.match(rest)
             if not o:
@@ -185,6 +190,7 @@ def leaks(tr: Trace, allowed: set[tuple[str, int]]) -> list[str]:
     """Every reason the trace is not "loopback Tor ports only" (empty list = clean)."""
     out = [f"unparsed strace line (strict parser): {u}" for u in tr.unparsed]
     out += [f"resolver file opened (a local name lookup): {f}" for f in tr.resolver_files]
+    out += [f"listening socket opened (a crawl needs no server): {x}" for x in tr.listens]
     for d in tr.dests:
         if d.family == "AF_UNIX":
             if d.host.endswith("nscd/socket"):

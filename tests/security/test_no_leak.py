@@ -88,6 +88,7 @@ SAMPLE_LEAKY = """\
 100 connect(11<PACKET:[16]>, {sa_family=AF_PACKET, sll_protocol=htons(ETH_P_ALL)}, 20) = 0
 100 bind(12<TCP:[17]>, {sa_family=AF_INET, sin_port=htons(0)}, 16) = 0
 100 <... connect resumed>) = 0
+100 listen(13<TCP:[127.0.0.1:41234]>, 100) = 0
 100 +++ exited with 0 +++
 """
 
@@ -100,6 +101,7 @@ def test_parser_is_strict_and_finds_every_kind_of_leak():
     assert "DNS port 53" in problems and "UDP send/connect" in problems
     assert "10.0.0.53:53" in problems
     assert "AF_INET6 2606:2800::1:443" in problems
+    assert "listening socket opened" in problems and "127.0.0.1:41234" in problems
     # unknown peers, unknown families and unknown syscalls are failures, not passes
     assert any("sendto(10<TCP:[15]>" in u for u in tr.unparsed), tr.unparsed
     assert any("AF_PACKET" in u for u in tr.unparsed), tr.unparsed
@@ -126,8 +128,11 @@ def test_strace_sees_a_real_dns_lookup(tmp_path):
 # ---------------------------------------------------------------------------- the crawls
 def test_normal_tor_crawl_only_talks_to_tor(tor_lab, tmp_path):
     path, cfg = lab_config(tor_lab, tmp_path)
-    res, tr = traced_crawl(path, tmp_path, "-q")
+    res, tr = traced_crawl(path, tmp_path, "-q", "-v")  # -v: INFO, where Scrapy logs listeners
     assert res.returncode == 0, res.stdout + res.stderr
+    # No listener: Scrapy's remote control (code execution over HTTP) and telnet console are off.
+    assert tr.listens == [], tr.listens
+    assert "listening on" not in res.stderr and "Remote control" not in res.stderr, res.stderr[-3000:]
     report = json.loads((tmp_path / "report.json").read_text())
     assert sum(f["posts_new"] for f in report["forums"]) > 0, report
     allowed = tor_ports(cfg)

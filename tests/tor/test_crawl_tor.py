@@ -72,13 +72,18 @@ def test_crawl_through_tor_stores_every_post(tor_lab, tmp_path):
 def test_killing_the_client_tor_mid_crawl_loses_no_post(tor_lab, tmp_path):
     """Tor dies under a running crawl and comes back: retries finish the job, no post lost."""
     path, cfg = lab_config(tor_lab, tmp_path, delay=0.3, concurrency=1)
+    served = len(tor_lab.forum.requests)
     proc = subprocess.Popen([sys.executable, "-m", "crawler", "crawl", "--config", str(path), "-q"],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(6)
+        # Kill tor once the crawl is fetching (not on a clock: a busy machine starts it late).
+        deadline = time.monotonic() + 120
+        while len(tor_lab.forum.requests) < served + 5 and proc.poll() is None:
+            assert time.monotonic() < deadline, "the crawl never started fetching"
+            time.sleep(0.05)
         assert proc.poll() is None, "crawl finished before tor could be killed: slow it down"
         tor_lab.lab.kill_node("client")
-        time.sleep(4)
+        time.sleep(4)  # the outage itself: the crawl meets a dead SOCKS port for a while
         tor_lab.lab.start_node("client")
         out, err = proc.communicate(timeout=600)
     finally:

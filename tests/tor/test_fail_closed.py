@@ -74,3 +74,44 @@ def test_crawl_socks_dies_after_bootstrap_check(witness, tmp_path):
     assert res.returncode == 3, res.stdout + res.stderr
     assert f"cannot reach Tor's SOCKS port 127.0.0.1:{port}" in res.stderr
     assert witness.connections == 0
+
+
+def test_silent_control_port_fails_fast_instead_of_hanging(witness, tmp_path):
+    """A control port that accepts and never answers (a wrong port, a hung tor) is exit 3, not a
+    crawl that waits for ever (stem has no timeout on the PROTOCOLINFO reply)."""
+    import threading
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        silent.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(silent.accept()[0])  # accepted, never answered
+            except OSError:
+                continue
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    try:
+        port = silent.getsockname()[1]
+        forum = {"name": "loop", "engine": "phpbb",
+                 "start_urls": [f"http://127.0.0.1:{witness.port}/viewforum.php?f=2"]}
+        cfg = write_config(tmp_path / "darkwatch.yml", [forum],
+                           tor={"mode": "system", "socks": f"127.0.0.1:{port}",
+                                "control": f"127.0.0.1:{port}"})
+        res = darkwatch("crawl", "--config", str(cfg), "-q", timeout=120)
+    finally:
+        stop.set()
+        t.join(5)
+        for c in held:
+            c.close()
+        silent.close()
+    assert res.returncode == 3, res.stdout + res.stderr
+    assert "accepted the connection but did not answer" in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr
+    assert witness.connections == 0

@@ -7,10 +7,10 @@ from types import SimpleNamespace
 import pytest
 
 from crawler.config import Config, ForumConfig
+from crawler.engines.blocks import block_signal
 from crawler.lab import tor_torrc as rc
-from crawler.tor.blocks import block_signal
+from crawler.netpolicy import parse_hostport
 from crawler.tor.identity import ForumIdentity
-from crawler.tor.probe import parse_hostport
 from crawler.tor.settings import TOR_HANDLER, tor_settings
 
 
@@ -39,6 +39,9 @@ def test_block_signal():
     assert block_signal(503, "") == "HTTP 503"
     assert block_signal(200, "<html>Checking your browser before accessing</html>")
     assert block_signal(200, "<html><p>a normal post about captcha</p></html>") is None
+    assert block_signal(200, "<p>access denied? the endgame filter</p>") is None  # ordinary words
+    assert block_signal(200, "<h1>EndGame</h1><p>You are in the queue.</p>")  # the guard's own words
+    assert block_signal(200, "x" * 30_000 + "too many requests") is None  # a forum page, not a guard
     assert block_signal(404, "") is None
 
 

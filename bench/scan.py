@@ -1,0 +1,140 @@
+"""Dump triage: ``darkwatch scan --summary`` on a seeded 500,000-row lab dump, vs a Hyperscan baseline.
+
+Generates (seeded) the CSV shaped like the February 2021 leak
+(``nir;nom;prenom;naissance;groupe_sanguin;medecin_traitant;mutuelle;labo;commentaire``), runs
+``darkwatch scan DUMP --summary --format json`` with the full shipped pack in a subprocess and
+prints its MB/s and peak RSS, and checks its counts against the generator's truth. The baseline
+(if the ``hyperscan`` package is installed): a NIR-shaped Hyperscan prefilter over the same bytes,
+then the mod-97 key check and a distinct count in Python. Then a hit-dense file (``--dense-mb``,
+a NIR or a lab name every ~15 bytes) for the memory bound (target: peak RSS < 300 MB).
+
+    python bench/scan.py [--rows 500000] [--seed 1] [--dense-mb 200] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.rules.dump_corpus import write_dump, write_hit_dense  # noqa: E402
+
+# The baseline, run in its own process so its RSS is its own.
+BASELINE = r'''
+import sys, hyperscan
+path = sys.argv[1]
+SEP = rb"[ .\-]?"
+PATTERN = (rb"\b[1-478]" + SEP + rb"\d\d" + SEP + rb"(0[1-9]|1[0-2]|[2-4]\d|[5-9]\d)" + SEP
+           + rb"(\d\d|2[AB])" + SEP + rb"\d{3}" + SEP + rb"\d{3}" + SEP + rb"\d\d\b")
+db = hyperscan.Database()
+db.compile(expressions=[PATTERN], ids=[1], flags=[hyperscan.HS_FLAG_SOM_LEFTMOST])
+KEEP = bytes(range(256)).translate(None, b"0123456789AB")
+found = 0
+seen = set()
+def on_match(_id, start, end, _flags, data):
+    global found
+    s = data[start:end].translate(None, KEEP)
+    if len(s) != 15:
+        return None
+    body = s[:13].replace(b"2A", b"19").replace(b"2B", b"18")
+    if 97 - int(body) % 97 == int(s[13:]):
+        found += 1
+        seen.add(hash(s))
+    return None
+tail = b""
+with open(path, "rb") as fh:
+    while True:
+        chunk = fh.read(4 << 20)
+        if not chunk:
+            block = tail
+        else:
+            block = tail + chunk
+            cut = block.rfind(b"\n") + 1
+            block, tail = block[:cut], block[cut:]
+        if block:
+            db.scan(block, match_event_handler=on_match, context=block)
+        if not chunk:
+            break
+print(found, len(seen))
+'''
+
+
+def run_measured(cmd: list[str], env: dict) -> tuple[float, float, str]:
+    """(seconds, peak RSS in MB, stdout) of one child process."""
+    t0 = time.monotonic()
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, env=env)
+        err = proc.stderr.read()
+        _pid, status, ru = os.wait4(proc.pid, 0)
+        elapsed = time.monotonic() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            sys.exit(f"{cmd[0]} failed ({proc.returncode}): {err.decode(errors='replace')[-500:]}")
+        out.seek(0)
+        return elapsed, ru.ru_maxrss / 1024, out.read().decode()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=500_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--dense-mb", type=float, default=200, help="hit-dense file size (0: skip)")
+    ap.add_argument("--workdir", help="keep the generated files here (default: a temp dir)")
+    args = ap.parse_args()
+
+    env = {**os.environ, "DARKWATCH_FINGERPRINT_KEY": "bench-key-0123456789abcdef"}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(args.workdir or tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        dump = work / f"dump-{args.rows}-{args.seed}.csv"
+        truth = write_dump(dump, args.rows, seed=args.seed)
+        mb = truth.bytes / 1e6
+        print(f"dump: {truth.rows:,} rows, {mb:.1f} MB, {truth.nir_distinct:,} distinct NIRs, "
+              f"{len(truth.labs)} labs (seed {args.seed})")
+
+        cmd = [sys.executable, "-m", "crawler", "scan", str(dump), "--summary", "--format", "json"]
+        secs, rss, out = run_measured(cmd, env)
+        d = json.loads(out)
+        checks = {"records": d["records"] == truth.rows,
+                  "nir_distinct": d["nir_distinct"] == truth.nir_distinct,
+                  "labs": d["labs"] == dict(truth.labs)}
+        dw_rate = mb / secs
+        print(f"darkwatch scan --summary : {dw_rate:.2f} MB/s, peak RSS {rss:.0f} MB, {secs:.1f} s "
+              f"(in-process {d['mb_per_s']} MB/s; counts vs truth: "
+              + ", ".join(f"{k} {'ok' if v else 'WRONG'}" for k, v in checks.items()) + ")")
+
+        try:
+            import hyperscan  # noqa: F401
+        except ImportError:
+            print("hyperscan baseline       : not run (pip install hyperscan)")
+        else:
+            secs_b, rss_b, out_b = run_measured([sys.executable, "-c", BASELINE, str(dump)], env)
+            found, distinct = (int(x) for x in out_b.split())
+            hs_rate = mb / secs_b
+            print(f"hyperscan baseline       : {hs_rate:.2f} MB/s, peak RSS {rss_b:.0f} MB "
+                  f"({found:,} NIRs, {distinct:,} distinct; NIR only)")
+            print(f"ratio darkwatch/hyperscan: {dw_rate / hs_rate:.2f}x (target >= 0.5x)")
+
+        if args.dense_mb > 0:
+            dense = work / f"dense-{args.dense_mb:g}.txt"
+            size = write_hit_dense(dense, args.dense_mb)
+            cmd = [sys.executable, "-m", "crawler", "scan", str(dense), "--summary", "--format",
+                   "json"]
+            secs, rss, out = run_measured(cmd, env)
+            d = json.loads(out)
+            print(f"hit-dense {size / 1e6:.0f} MB ({d['nir_matches']:,} NIRs): "
+                  f"{size / 1e6 / secs:.2f} MB/s, peak RSS {rss:.0f} MB (target < 300 MB)")
+        ok = all(checks.values())
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,35 @@
+"""Scale-out: two `darkwatch worker` processes crawl one forum into one store; every thread
+still has exactly one incident, with the counts a single crawl gives (no double evidence)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from tests.distributed.conftest import redis_server  # noqa: F401 (fixture)
+from tests.distributed.test_distributed import coordinate, finish, worker_pool
+from tests.helpers import REPO
+from tests.incidents.test_crawl_incidents import _incidents, _thread_truth, lab  # noqa: F401
+
+pytestmark = pytest.mark.integration
+
+
+def test_two_workers_give_one_exact_incident_per_thread(redis_server, lab, tmp_path):  # noqa: F811
+    forum = lab.forum_config("mybb", delay=0.02, concurrency=2)
+    cfg = tmp_path / "darkwatch.yml"
+    cfg.write_text(yaml.safe_dump({
+        "store": {"sqlite": str(tmp_path / "darkwatch.db")},
+        "rules": {"paths": [str(REPO / "rules")], "fingerprint_key": "test-key-0123456789abcdef"},
+        "forums": [forum]}, sort_keys=False))
+    with worker_pool(redis_server.url, cfg, tmp_path):
+        finish(coordinate(redis_server.url, cfg, tmp_path / "report.json"))
+    for i in (1, 2):  # the round was really shared
+        assert " pages, " in (tmp_path / f"w{i}.log").read_text()
+    incidents = _incidents(cfg)
+    truth = _thread_truth(lab.public_truth("mybb"))
+    urls = [i["thread_url"] for i in incidents]
+    assert len(urls) == len(set(urls)) and len(urls) > 5
+    for inc in incidents:
+        t = truth[inc["thread_url"]]
+        assert inc["nir_distinct"] == len(t["nirs"]) and set(inc["labs"]) == t["labs"], inc["title"]
+    assert sum(i["nir_distinct"] for i in incidents) == sum(len(t["nirs"]) for t in truth.values())
