@@ -260,6 +260,9 @@ def run_crawl(
         store.close()
         raise CrawlRefused(f"crawl not started: the recovery journal of the last crawl could "
                            f"not be stored: {exc}", EXIT_STORE_WRITE) from None
+    from crawler.incidents.es_sync import adopt_before_crawl
+
+    adopt_before_crawl(sink, store)  # statuses analysts set in Kibana, before any escalation
     started, t0 = utcnow_iso(), time.monotonic()
     process = CrawlerProcess({"LOG_LEVEL": log_level, "TELNETCONSOLE_ENABLED": False,
                               "REMOTE_CONTROL_ENABLED": False,  # no listening socket
@@ -345,6 +348,9 @@ def replay_journal(store: Any, sink: Any, notifier: Any, progress: Callable[[str
                 sink.write_posts([post.masked_copy()])
                 if alerts:
                     sink.write_alerts(alerts)
+                from crawler.incidents.es_sync import send_change
+
+                send_change(sink, store, change)
             except Exception as exc:  # stored locally; the sink's spool/replay is its own job
                 logger.error("sink failed on journaled post %s:%s: %s", post.forum, post.post_id, exc)
         if notifier is not None:

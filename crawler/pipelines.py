@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import DropItem
 
+from crawler.incidents.es_sync import send_change
 from crawler.incidents.sqlite import Change
 from crawler.model import Post
 from crawler.sinks.base import StoreError, ThreadState
@@ -186,6 +187,7 @@ class StorePipeline(_Base):
                 sink.write_posts([item.masked_copy()])
                 if item.alerts:
                     sink.write_alerts(item.alerts)
+                send_change(sink, store, change)  # the incident's current state, after its alerts
             except Exception as exc:  # kept locally; the sink's spool/replay is its own job
                 logger.exception("sink failed on post %s:%s", item.forum, item.post_id)
                 spider.fail("sink-error", f"post {item.forum}:{item.post_id} not sent to the sink "

@@ -3,6 +3,10 @@
 An incident is one case per thread, built from its alerts as they are stored (see
 ``crawler.incidents``); ``darkwatch alerts`` stays for the raw detections. Reads and writes the
 embedded SQLite store, which holds every incident whatever the configured sink.
+
+With Elasticsearch configured, statuses analysts set in Kibana are adopted first (see
+``crawler.incidents.es_sync``), and a triage here is written to both: SQLite at once, the
+incident document through the spool (queued, and said so, while Elasticsearch is down).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 from crawler.cli._common import EXIT_CONFIG, EXIT_OK, EXIT_STORE, add_config_arg, load_or_exit
 from crawler.incidents.model import LEVELS, STATUSES
 from crawler.logjson import redact
+from crawler.sinks.base import StoreError
 
 # Verb on the command line -> status stored on the incident.
 ACTIONS = {"ack": "acknowledged", "close": "closed", "false-positive": "false-positive",
@@ -87,9 +92,9 @@ def _user(given: str | None) -> str:
 
 def _open(args: argparse.Namespace):
     from crawler.sinks import open_state
-    from crawler.sinks.base import StoreError
 
     cfg = load_or_exit(args.config)
+    args.cfg = cfg
     try:
         return open_state(cfg)
     except StoreError:
@@ -97,6 +102,91 @@ def _open(args: argparse.Namespace):
     except Exception as exc:
         _error(f"cannot open the store {cfg.store.sqlite}: {type(exc).__name__}: {exc}")
         raise SystemExit(EXIT_STORE) from None
+
+
+def _sink(cfg):
+    """The Elasticsearch sink when configured (it says nothing itself: this command words it)."""
+    if cfg.store.elasticsearch is None:
+        return None
+    from crawler.sinks.elasticsearch import ElasticsearchSink
+
+    try:
+        sink = ElasticsearchSink(cfg.store.elasticsearch)
+    except Exception as exc:  # spool directory not writable, bad TLS settings
+        _error(f"cannot open the Elasticsearch sink: {type(exc).__name__}: {exc}")
+        raise SystemExit(EXIT_STORE) from None
+    sink.announce = False
+    return sink
+
+
+def _describe(exc: BaseException, cfg) -> str:
+    from crawler.sinks.es_client import describe
+
+    return describe(exc, cfg.store.elasticsearch)
+
+
+def _adopt_kibana(cfg, store) -> None:
+    """Statuses set in Kibana into SQLite before reading; one stderr line when that could not
+    be done (what is shown is then the local store's view)."""
+    from crawler.incidents.es_sync import pull_statuses
+    from crawler.sinks.es_client import is_transient
+
+    sink = _sink(cfg)
+    if sink is None:
+        return
+    why = None
+    try:
+        with sink.spool.exclusive() as alone:
+            if alone:  # send darkwatch's own queued changes first, so they are not taken for Kibana's
+                res = sink.flush()
+                if not res.ok:
+                    why = res.error or "Elasticsearch refused documents for now (429/5xx)"
+            elif sink.pending():
+                why = "a crawl is sending its spool"
+            if why is None:
+                pull_statuses(sink, store, write_back=False)
+    except StoreError:
+        raise
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        why = _describe(exc, cfg)
+    finally:
+        sink.close(flush=False)
+    if why:
+        print(redact(f"warning: {why}: incidents read from the local store {cfg.store.sqlite} "
+                     "(statuses set in Kibana meanwhile are not shown)"), file=sys.stderr)
+
+
+def _publish(cfg, store, inc_ids: list[str]) -> None:
+    """An analyst's change to Elasticsearch: queued in the spool, then sent when no crawl is
+    writing; says so on stderr when it stays queued."""
+    sink = _sink(cfg)
+    if sink is None:
+        return
+    why = None
+    try:
+        for inc_id in inc_ids:
+            inc = store.incidents.get(inc_id)
+            if inc is not None:
+                sink.queue_incident(inc, store.incidents.related(inc_id))
+        with sink.spool.exclusive() as alone:
+            if alone:
+                res = sink.flush()
+                if not res.ok:
+                    why = res.error or "Elasticsearch refused documents for now (429/5xx)"
+            else:
+                why = "a crawl is writing to Elasticsearch"
+    except StoreError:
+        raise
+    except Exception as exc:
+        why = _describe(exc, cfg)
+    finally:
+        sink.close(flush=False)
+    if why:
+        print(redact(f"warning: {why}: the change is saved in the local store {cfg.store.sqlite} "
+                     f"and queued for Elasticsearch in the spool {cfg.store.elasticsearch.spool_dir}; "
+                     "it is applied on the next crawl or by `darkwatch spool replay`"), file=sys.stderr)
 
 
 def incident_json(incidents, inc, related: list[dict] | None = None) -> dict[str, Any]:
@@ -133,6 +223,7 @@ def list_incidents(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     store = _open(args)
     try:
+        _adopt_kibana(args.cfg, store)
         incs = store.incidents
         found = incs.list(status=None if args.status == "all" else args.status,
                           min_level=args.level, since=since, forum=args.forum, limit=args.limit)
@@ -165,6 +256,7 @@ def show_incident(args: argparse.Namespace) -> int:
 
     store = _open(args)
     try:
+        _adopt_kibana(args.cfg, store)
         incs = store.incidents
         inc_id = _resolve(incs, args.incident_id)
         if inc_id is None:
@@ -236,6 +328,7 @@ def set_status(args: argparse.Namespace) -> int:
         if inc_id is None:
             return EXIT_CONFIG
         inc = incs.set_status(inc_id, args.status, _user(args.by), args.note)
+        _publish(args.cfg, store, [inc_id])
     finally:
         store.close()
     print(f"{inc.id}: {inc.status}" + (f" ({args.note})" if args.note else ""))
@@ -257,6 +350,7 @@ def merge(args: argparse.Namespace) -> int:
         except ValueError as exc:
             _error(str(exc))
             return EXIT_CONFIG
+        _publish(args.cfg, store, [keep, gone])
     finally:
         store.close()
     print(f"{gone} merged into {inc.id}: {inc.title}")

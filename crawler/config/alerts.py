@@ -18,7 +18,7 @@ class AlertsConfig(BaseModel):
     digest: bool = False  # one message per run instead of one per alert
     # What a notification is about: "incident" (one per leaking thread: on creation, escalation
     # and nir_distinct growth) or "alert" (one per rule firing on a post, throttled).
-    notify: Literal["incident", "alert"] = "alert"
+    notify: Literal["incident", "alert"] = "incident"
     incident_growth: float = Field(default=10.0, ge=1.1, le=1000)  # nir_distinct factor per notice
     kibana_url: str | None = None  # template, e.g. "https://kibana/app/discover#/doc/...{id}"
     # Delivery bounds: per-attempt socket timeout, extra attempts per message, and how long the

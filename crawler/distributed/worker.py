@@ -93,6 +93,9 @@ def run_worker(cfg: Config, redis_url: str, forum_names: list[str] | None = None
     sink = open_sink(cfg, store)
     notifier = open_notifier(cfg)
     replay_journal(store, sink, notifier, progress)  # posts a failed store left in the journal
+    from crawler.incidents.es_sync import adopt_before_crawl
+
+    adopt_before_crawl(sink, store)  # statuses analysts set in Kibana, before any escalation
     process = CrawlerProcess({"LOG_LEVEL": log_level, "TELNETCONSOLE_ENABLED": False,
                               "REMOTE_CONTROL_ENABLED": False})  # no listening socket
     state = {"idle_since": None, "stopping": False}

@@ -107,9 +107,17 @@ _ERRORS = "darkwatch-latin1"
 codecs.register_error(_ERRORS, _latin1_fallback)
 
 
+def _utf16_text(chunk: bytes) -> bool:
+    """A UTF-16 BOM followed by mostly Latin text (a third of the high bytes NUL), not just
+    invalid bytes that happen to start like a BOM."""
+    sample = chunk[2:4098]
+    high = sample[1::2] if chunk.startswith(b"\xff\xfe") else sample[0::2]
+    return len(high) >= 2 and high.count(0) * 3 >= len(high)
+
+
 def _sniff_encoding(st: FileStat, chunk: bytes) -> str:
     """UTF-16 by its BOM, else UTF-8 (bad bytes as Latin-1); warns on binary content."""
-    if chunk.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if chunk.startswith((b"\xff\xfe", b"\xfe\xff")) and _utf16_text(chunk):
         st.encoding = "utf-16"
     elif chunk.startswith(b"\xef\xbb\xbf"):
         st.encoding = "utf-8-sig"

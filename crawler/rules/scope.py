@@ -132,6 +132,13 @@ _VALUE_RX = [  # what a cell holds, from its value (checked in this order)
     ("last_name", re.compile(r"[A-ZÀ-Ý][A-ZÀ-Ý' -]+")),
     ("first_name", re.compile(r"[A-ZÀ-Ý][a-zà-ÿ]+([ '-][A-ZÀ-Ý]?[a-zà-ÿ]+)?")),
 ]
+# Insurers as dumps write them (first word), beyond the pack's keyword rule: the national funds
+# and the largest complementary insurers in France.
+_INSURER_WORDS = frozenset("""cpam msa mgen harmonie ag2r maaf swiss axa allianz macif maif
+    malakoff humanis generali groupama april alan apicil ociane probtp mnt mgefi intériale
+    interiale viamedis almerys vyv mutualia matmut smeno lmde cnmss camieg""".split())
+_INSURER_RX = re.compile(r"\b(mutuelle|sante|prevoyance|assurance maladie)\b")
+_FREE_TEXT = re.compile(r"(?<![A-Za-zÀ-ÿ])[a-zà-ÿ]{3,}")  # a lowercase word: prose, not a name
 VALUE_SHARE = 0.6  # a column is of a kind when this share of its non-empty sampled cells is
 HEALTH_KINDS = ("nir", "blood_group", "gp", "insurer", "lab", "notes")
 
@@ -143,13 +150,16 @@ def value_kind(value: str, names: dict[str, str]) -> str | None:
         return None
     if 13 <= len(v) <= 40 and nir.find(v.encode()):
         return "nir"
-    kind = names.get(_fold(v))
+    folded = _fold(v)
+    kind = names.get(folded)
     if kind:
         return kind
+    if folded.split(" ")[0] in _INSURER_WORDS or _INSURER_RX.search(folded):
+        return "insurer"
     for k, rx in _VALUE_RX:
         if rx.fullmatch(v):
             return k
-    return "notes" if len(v) >= 20 and " " in v else "unknown"
+    return "notes" if _FREE_TEXT.search(v) else "unknown"
 
 
 def column_kinds(head: list[str], names: dict[str, str]) -> tuple[list[dict[str, str]], bool]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from crawler.model import Alert, Post
 from crawler.vocabulary import ALERT_STATUSES as ALERT_STATUSES  # the stores import it here
@@ -48,6 +48,10 @@ class ThreadState:
 class Sink(Protocol):
     def write_posts(self, posts: Sequence[Post]) -> None: ...
     def write_alerts(self, alerts: Sequence[Alert]) -> None: ...
+    def write_incident(self, incident: Any, related: Any = None, with_status: bool = False) -> None:
+        """The incident's full current state (``incidents.model.Incident``), after the post that
+        changed it was stored; ``related`` as ``IncidentStore.related`` gives it, or None."""
+        ...
     def flush(self) -> None: ...
     def close(self) -> None: ...
 

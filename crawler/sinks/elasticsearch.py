@@ -82,7 +82,7 @@ def _reason_of(item: dict[str, Any]) -> str:
 
 
 class ElasticsearchSink:
-    """Implements ``Sink`` and ``AlertIndex``."""
+    """Implements ``Sink`` and ``AlertIndex``; incidents go to ``<prefix>-incidents``."""
 
     def __init__(self, es_cfg: ElasticsearchConfig, client: Any = None) -> None:
         self.cfg = es_cfg
@@ -136,6 +136,47 @@ class ElasticsearchSink:
 
     def write_alerts(self, alerts: Sequence[Alert]) -> None:
         self._enqueue(self.alert_actions(alerts))
+
+    def write_incident(self, incident: Any, related: Any = None, with_status: bool = False) -> None:
+        """The incident's full current state, through the spool like posts and alerts.
+
+        ``with_status``: the writer changed the status itself (a reopen, a CLI triage); the
+        crawl's other updates never touch the status an analyst set in Kibana."""
+        self._enqueue([es_docs.incident_update_action(es_docs.incidents_index(self.prefix),
+                                                      incident, related, with_status)])
+
+    def queue_incident(self, incident: Any, related: Any = None) -> None:
+        """An analyst's change (CLI triage, merge) as a sealed spool segment of its own: safe
+        beside a running crawl's sink, sent in order by the next replay or flush."""
+        a = es_docs.incident_update_action(es_docs.incidents_index(self.prefix), incident,
+                                           related, with_status=True)
+        meta = {"_op_type": a["_op_type"], "_index": a["_index"], "_id": a["_id"]}
+        self.spool.append_segment([encode(meta, {"doc": a["doc"], "upsert": a["upsert"]})])
+
+    def incident_statuses(self) -> dict[str, dict[str, Any]]:
+        """Id -> the triage fields of every incident in Elasticsearch (what Kibana shows)."""
+        from elasticsearch import NotFoundError
+
+        out: dict[str, dict[str, Any]] = {}
+        after = None
+        fields = [f"darkwatch.incident.{k}" for k in ("id", *es_docs.INCIDENT_TRIAGE_OWNED)]
+        while True:
+            body: dict[str, Any] = {"query": {"match_all": {}}, "size": 1000,
+                                    "sort": [{"darkwatch.incident.id": "asc"}],
+                                    "_source": fields}
+            if after is not None:
+                body["search_after"] = after
+            try:
+                resp = self.client.search(index=es_docs.incidents_index(self.prefix), **body)
+            except NotFoundError:
+                return out  # no incident indexed yet
+            hits = resp["hits"]["hits"]
+            for h in hits:
+                inc = h["_source"].get("darkwatch", {}).get("incident", {})
+                out[str(inc.get("id") or h["_id"])] = inc
+            if len(hits) < body["size"]:
+                return out
+            after = hits[-1]["sort"]
 
     def flush(self) -> ReplayResult:
         """Send everything spooled now (waits for an in-flight background send first)."""

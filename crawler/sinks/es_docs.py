@@ -215,3 +215,60 @@ def doc_to_alert(doc: dict[str, Any]) -> Alert:
         status=a.get("status", "open"), id=a.get("id", ""),
         related_rules=list(a.get("related_rules") or []),
     )
+
+
+# -- incidents ------------------------------------------------------------------------------
+def incidents_index(prefix: str) -> str:
+    return f"{prefix}-incidents"
+
+
+# Fields an analyst owns (set from the CLI or by editing the document in Kibana): the crawl's
+# updates leave them alone unless the crawl itself changed the status (a reopen).
+INCIDENT_TRIAGE_OWNED = ("status", "status_by", "status_at", "status_note", "suppressed_rules")
+_INCIDENT_FIELDS = ("id", "status", "level", "title", "created", "updated", "first_seen",
+                    "last_seen", "posts", "alerts", "nir_distinct", "labs", "rules", "authors",
+                    "samples", "claimed_size", "status_by", "status_at", "status_note",
+                    "suppressed_rules", "merged_into", "merged_from")
+
+
+def incident_to_doc(inc: Any, related: Any = None) -> dict[str, Any]:
+    """The incident's full current state (never increments: a replay or a second worker writes
+    the same document). Fingerprints stay in the analyst's store: only counts and masked samples.
+
+    ``related``: dicts with ``id``, ``forum``, ``thread_url``, ``shared_fingerprints``,
+    ``shared_authors`` (None: not recomputed, the field is left out)."""
+    d = inc.to_dict()
+    body = {k: d.get(k) for k in _INCIDENT_FIELDS}
+    for k in ("created", "updated", "first_seen", "last_seen", "status_at"):
+        body[k] = body[k] or None  # "" is not a date
+    if related is not None:
+        body["related"] = [{"id": r["id"], "forum": r.get("forum"), "thread_url": r.get("thread_url"),
+                            "shared_fingerprints": int(r.get("shared_fingerprints") or 0),
+                            "shared_authors": list(r.get("shared_authors") or [])}
+                           for r in related]
+        body["related_ids"] = [r["id"] for r in related]
+    return {
+        "@timestamp": inc.first_seen or inc.created,
+        "event": {"kind": "alert", "dataset": "darkwatch.incident", "module": "darkwatch",
+                  "created": inc.created, "severity": severity(inc.level),
+                  "start": inc.first_seen, "end": inc.last_seen},
+        "url": {"full": inc.thread_url},
+        "message": inc.title,
+        "darkwatch": {"forum": inc.forum,
+                      "thread": {"url": inc.thread_url, "title": inc.thread_title},
+                      "incident": body},
+    }
+
+
+def incident_update_action(index: str, inc: Any, related: Any = None,
+                           with_status: bool = False) -> dict[str, Any]:
+    """Bulk ``update`` + ``upsert`` keyed by the incident id. The crawl's partial document keeps
+    the analyst's fields (status set in Kibana) unless ``with_status`` (the status change is
+    the writer's own: a reopen by the crawl, a triage from the CLI)."""
+    full = incident_to_doc(inc, related)
+    partial = {k: v for k, v in full.items() if k != "darkwatch"}
+    partial["darkwatch"] = dict(full["darkwatch"])
+    if not with_status:
+        partial["darkwatch"]["incident"] = {k: v for k, v in full["darkwatch"]["incident"].items()
+                                            if k not in INCIDENT_TRIAGE_OWNED}
+    return {"_op_type": "update", "_index": index, "_id": inc.id, "doc": partial, "upsert": full}

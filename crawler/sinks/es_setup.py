@@ -19,7 +19,7 @@ from typing import Any
 from crawler.config.store import ElasticsearchConfig
 
 TEMPLATE_PRIORITY = 200
-KINDS = ("posts", "alerts", "raw")
+KINDS = ("posts", "alerts", "incidents", "raw")
 
 
 def load_json(name: str) -> dict[str, Any]:
@@ -60,6 +60,7 @@ def ilm_policy(cfg: ElasticsearchConfig) -> dict[str, Any]:
 _FRENCH_FIELDS = {
     "posts": ("message", "darkwatch.post.quoted_text", "darkwatch.thread.title"),
     "alerts": ("message", "darkwatch.thread.title"),
+    "incidents": ("message", "darkwatch.thread.title"),
     "raw": ("message",),
 }
 
@@ -72,7 +73,7 @@ def _prop(mappings: dict[str, Any], dotted: str) -> dict[str, Any]:
 
 
 def index_template(kind: str, cfg: ElasticsearchConfig, caps: Capabilities) -> dict[str, Any]:
-    """The composable template body for ``kind`` (posts, alerts, raw)."""
+    """The composable template body for ``kind`` (posts, alerts, incidents, raw)."""
     mappings = copy.deepcopy(load_json(f"{kind}.json")["mappings"])
     if caps.french:
         # Analysts search French forums: stems and elisions ("l'hôpital"), alongside the
@@ -84,7 +85,7 @@ def index_template(kind: str, cfg: ElasticsearchConfig, caps: Capabilities) -> d
         settings["hidden"] = True  # not matched by `*` patterns; grant access by role explicitly
     if caps.ilm and kind in ("posts", "raw"):
         settings["lifecycle"] = {"name": policy_name(cfg.index_prefix)}
-    pattern = {"posts": "posts-*", "alerts": "alerts*", "raw": "raw-*"}[kind]
+    pattern = {"posts": "posts-*", "alerts": "alerts*", "incidents": "incidents", "raw": "raw-*"}[kind]
     return {
         "index_patterns": [f"{cfg.index_prefix}-{pattern}"],
         "priority": TEMPLATE_PRIORITY,

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 from crawler.incidents import sqlite as incidents_sql
 from crawler.model import Alert, Post, utcnow_iso
@@ -296,6 +297,9 @@ class SqliteStore:
     def write_alerts(self, alerts: Sequence[Alert]) -> None:
         with self._tx():
             self._upsert_alerts(alerts)
+
+    def write_incident(self, incident: Any, related: Any = None, with_status: bool = False) -> None:
+        """No-op: ``store_post`` already recorded the incident in the post's transaction."""
 
     def _upsert_posts(self, posts: Sequence[Post]) -> None:
         now = utcnow_iso()

@@ -298,7 +298,7 @@ def scenario(tor_lab, es_node, smtp_server, webhook_server, tmp_path_factory):
         )
     finally:
         es.options(ignore_status=404).indices.delete(index=f"{prefix}-*", expand_wildcards="all")
-        for kind in ("posts", "alerts", "raw"):
+        for kind in ("posts", "alerts", "incidents", "raw"):
             es.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-{kind}")
         es.close()
 

@@ -97,6 +97,6 @@ def es_client(es_cfg):
     c = make_client(es_cfg)
     yield c
     c.options(ignore_status=404).indices.delete(index=f"{es_cfg.index_prefix}-*", expand_wildcards="all")
-    for kind in ("posts", "alerts", "raw"):
+    for kind in ("posts", "alerts", "incidents", "raw"):
         c.options(ignore_status=404).indices.delete_index_template(name=f"{es_cfg.index_prefix}-{kind}")
     c.close()
