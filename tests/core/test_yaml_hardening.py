@@ -60,7 +60,10 @@ if kind == "config":
 else:
     msg = "\n".join(str(p) for p in load_rules([path], strict=False)[1]) or None
 seconds = time.perf_counter() - t0
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork+exec, so a child of a big pytest
+# process would report the parent's peak; VmHWM belongs to this process image alone.
+with open("/proc/self/status") as fh:
+    rss = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:")) / 1024
 print(json.dumps({"seconds": seconds, "rss_mb": rss, "message": msg}))
 """
 
