@@ -19,6 +19,8 @@ command -v tor-gencert >/dev/null 2>&1 || need+=(tor)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)   # unit files are verified in tests
 command -v strace >/dev/null 2>&1 || need+=(strace)   # tests/security: the no-leak proof
+command -v chromium-headless-shell >/dev/null 2>&1 || command -v chromium >/dev/null 2>&1 \
+  || need+=(chromium-headless-shell)   # tests/rules: the HTML scope report rendered, screenshot
 if [ "$want_es" = 1 ]; then
   command -v mvn >/dev/null 2>&1 || need+=(maven)
   command -v java >/dev/null 2>&1 || need+=(default-jre-headless)

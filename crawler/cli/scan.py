@@ -23,9 +23,10 @@ EXIT_PIPE = ExitCode.PIPE
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("scan", help="scan files or folders with the rules (e.g. a leaked dump)",
-                       description="Scan files (UTF-8 text, CSV, JSON; invalid bytes replaced) in "
-                       "bounded memory. On a terminal: a scope summary (records, distinct NIRs, labs, "
-                       "columns, rules). On a pipe, or with --matches: one line per match. Values are "
+                       description="Scan files (text, CSV/TSV, JSON lines, SQL dumps; .gz, .bz2, .xz, "
+                       ".zip, .tar* read as streams, never extracted) in bounded memory. On a "
+                       "terminal: a scope summary (records, distinct NIRs, labs, columns, rules). "
+                       "On a pipe, or with --matches: one line per match. Values are "
                        "masked; fingerprints are keyed HMACs (key: $DARKWATCH_FINGERPRINT_KEY, else a "
                        "random key for this run).")
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or directories")
@@ -43,6 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="only report these rules (repeatable)")
     p.add_argument("--reveal", action="store_true",
                    help="also print clear matched values (never do this on shared screens/logs)")
+    p.add_argument("--html", metavar="FILE",
+                   help="also write the scope report as one self-contained HTML page with charts "
+                        "(for a data-protection officer's breach notification)")
     p.set_defaults(handler=run)
 
 
@@ -114,6 +118,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {mode}", file=sys.stderr)
         return EXIT_CONFIG
     summary, fmt = mode
+    if args.html:
+        parent = os.path.dirname(os.path.abspath(args.html))
+        if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
+            print(f"error: --html {args.html}: the directory {parent} does not exist or is not "
+                  "writable", file=sys.stderr)
+            return EXIT_CONFIG
     try:
         rules, _ = load_rules(args.rules or [str(SHIPPED_RULES)])
     except RuleError as exc:
@@ -155,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
             out.write("".join(lines))
 
     scanner = Scanner(ruleset, render, write, want_lines=fmt == "text",
-                      observe=scope.observe if summary else None, progress=progress)
+                      observe=scope.observe if summary or args.html else None, progress=progress)
     status = EXIT_OK
     t0 = time.monotonic()
     try:
@@ -183,6 +193,11 @@ def run(args: argparse.Namespace) -> int:
                 scope.add_file(scanner.current)
         if progress:
             progress.clear()
+        if args.html:
+            from crawler.rules.report_html import render_html
+
+            with open(args.html, "w", encoding="utf-8") as fh:
+                fh.write(render_html(scope.to_dict(time.monotonic() - t0)))
         if summary:
             d = scope.to_dict(time.monotonic() - t0)
             if fmt == "json":

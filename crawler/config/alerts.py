@@ -20,7 +20,8 @@ class AlertsConfig(BaseModel):
     # and nir_distinct growth) or "alert" (one per rule firing on a post, throttled).
     notify: Literal["incident", "alert"] = "incident"
     incident_growth: float = Field(default=10.0, ge=1.1, le=1000)  # nir_distinct factor per notice
-    kibana_url: str | None = None  # template, e.g. "https://kibana/app/discover#/doc/...{id}"
+    # Link template; {id} = the incident id (notify: incident) or the alert id (notify: alert).
+    kibana_url: str | None = None
     # Delivery bounds: per-attempt socket timeout, extra attempts per message, and how long the
     # end of a run may wait for queued notifications.
     timeout: float = Field(default=10.0, gt=0, le=300)
@@ -43,7 +44,9 @@ class AlertsConfig(BaseModel):
         if not v.startswith(("http://", "https://")):
             raise ValueError(f"{v!r} is not an http(s) URL")
         if "{id}" not in v:
-            raise ValueError("the Kibana link template needs an {id} placeholder for the alert id, "
-                             "e.g. https://kibana.example.org/app/discover#/doc/<data-view-id>/"
-                             "darkwatch-alerts-*?id={id}")
+            raise ValueError("the Kibana link template needs an {id} placeholder for the incident "
+                             "id (notify: incident, the default), e.g. https://kibana.example.org/"
+                             "app/discover#/doc/darkwatch-incidents-dv/darkwatch-incidents?id={id}, "
+                             "or the alert id (notify: alert): .../darkwatch-alerts-dv/"
+                             "darkwatch-alerts?id={id}")
         return v

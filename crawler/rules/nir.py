@@ -147,9 +147,12 @@ _MONTHS = frozenset(f"{m:02d}" for m in (*range(1, 13), *range(20, 43), *range(5
 
 def _check(data: bytes, start: int, end: int) -> Nir | None:
     """``parse`` of the span's characters, inlined: this runs once per candidate in a dump."""
-    if _glued(data, start, end):
-        return None
-    s = data[start:end].translate(None, _DELETE).decode("ascii").upper()
+    if (start >= 2 and data[start - 1] in _GLUE and 48 <= data[start - 2] <= 57) or (
+            end + 1 < len(data) and data[end] in _GLUE and 48 <= data[end + 1] <= 57):
+        return None  # _glued, inlined
+    s = data[start:end].translate(None, _DELETE).decode("ascii")
+    if not s.isdigit():
+        s = s.upper()  # 2a/2b
     if len(s) != 15 or s[0] not in _SEXES or s[3:5] not in _MONTHS or s[10:13] == "000":
         return None
     dept, commune = s[5:7], s[7:10]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Callable, Iterator
@@ -105,6 +106,23 @@ def _latin1_fallback(exc: UnicodeDecodeError) -> tuple[str, int]:
 
 _ERRORS = "darkwatch-latin1"
 codecs.register_error(_ERRORS, _latin1_fallback)
+
+
+# an SQL dump's rows: "VALUES (" opens the first tuple of an INSERT, "),(" each next one
+_SQL_ROW = re.compile(rb"(?i:values)\s*\(|\)\s*,\s*\(")
+_SQL_HEAD = re.compile(r"(?i)\binsert\s+into\b|^\s*create\s+table\b|^-- MySQL dump|^-- PostgreSQL")
+
+
+def _sniff_format(head: list[str]) -> str:
+    """sql (INSERT ... VALUES), jsonl (an object per line), json (an array), else text."""
+    lines = [h.strip() for h in head if h.strip()]
+    if not lines:
+        return "text"
+    if any(_SQL_HEAD.search(h) for h in lines[:50]):
+        return "sql"
+    if lines[0].startswith("{") and all(h.startswith("{") for h in lines[:50]):
+        return "jsonl"
+    return "json" if lines[0].startswith("[") else "text"
 
 
 def _utf16_text(chunk: bytes) -> bool:
@@ -202,6 +220,8 @@ class FileStat:
     partial: bool = False
     capped: bool = False  # a pattern hit more than once per HIT_SPACING characters: hits cut
     encoding: str = "utf-8"
+    format: str = "text"  # text (CSV/TSV included), sql, jsonl, json: how records are counted
+    records: int = 0  # sql: VALUES tuples counted in the stream
     warnings: list[str] = field(default_factory=list)  # binary content, archive traps
 
 
@@ -262,6 +282,7 @@ class Scanner:
         base, buf = 0, ""
         newlines = 0
         last_byte = b""
+        tail = b""  # the end of the last chunk: an SQL row separator cut by the chunk edge
         while True:
             chunk = fh.read(READ_BYTES)
             eof = not chunk
@@ -273,6 +294,9 @@ class Scanner:
                 last_byte = chunk[-1:]
                 if not st.head:
                     self._head(st, chunk)
+                if st.format == "sql":  # records are the VALUES tuples, not the lines
+                    st.records += (len(_SQL_ROW.findall(tail + chunk)) - len(_SQL_ROW.findall(tail)))
+                    tail = chunk[-64:]
                 if self.progress:
                     self.progress(len(chunk))
             buf += dec.decode(chunk, final=eof)
@@ -291,6 +315,7 @@ class Scanner:
         enough to tell what each column holds."""
         parts = chunk[:65536].decode(st.encoding, _ERRORS).lstrip("\ufeff").split("\n", HEAD_LINES)
         st.head = parts[:-1] if len(parts) > 1 else parts  # a last line cut short is no sample
+        st.format = _sniff_format(st.head)
 
     # ---- one file ----------------------------------------------------------------------------
     def scan_path(self, path: str) -> FileStat:
@@ -354,8 +379,7 @@ class Scanner:
                 # near pairs may straddle the owned edges; hits touching the window edges lack
                 # their context (a keyword cut by the edge looks whole): leave them out
                 lo, hi = (EDGE if base else 0), (len(text) if last else len(text) - EDGE)
-                self._near(agg, {p: [h for h in hs if h.start >= lo and h.end <= hi]
-                                 for p, hs in hits.items()})
+                self._near(agg, hits, lo, hi)
                 lines: dict[int, tuple[int, int]] = {}
                 if self.want_lines:
                     starts_g = sorted({base + h.start for hs in owned.values() for h in hs})
@@ -385,15 +409,26 @@ class Scanner:
             for f in spills.values():
                 f.close()
 
-    def _near(self, agg: _Aggregates, hits: dict[int, list[Hit]]) -> None:
-        """Settle the ``a near b within N`` of every rule that this window makes true."""
+    def _near(self, agg: _Aggregates, hits: dict[int, list[Hit]], lo: int, hi: int) -> None:
+        """Settle the ``a near b within N`` of every rule that this window makes true, from the
+        hits inside ``[lo, hi)`` (filtered only for the patterns an unsettled pair needs)."""
+        inside: dict[int, list[Hit]] = {}
+
+        def get(pid: int) -> list[Hit]:
+            hs = inside.get(pid)
+            if hs is None:
+                hs = inside[pid] = [h for h in hits.get(pid, ()) if h.start >= lo and h.end <= hi]
+            return hs
+
         for r in self.rules:
             for a, b, within in r.near:
                 key = (r.name, a, b, within)
                 if key in agg.near:
                     continue
                 names = dict(r.patterns)
-                ha, hb = hits.get(names[a]), hits.get(names[b])
+                if not hits.get(names[a]) or not hits.get(names[b]):
+                    continue
+                ha, hb = get(names[a]), get(names[b])
                 if ha and hb and _Ctx({"text": {a: ha, b: hb}}).near(a, b, within):
                     agg.near.add(key)
 

@@ -134,9 +134,11 @@ _VALUE_RX = [  # what a cell holds, from its value (checked in this order)
 ]
 # Insurers as dumps write them (first word), beyond the pack's keyword rule: the national funds
 # and the largest complementary insurers in France.
-_INSURER_WORDS = frozenset("""cpam msa mgen harmonie ag2r maaf swiss axa allianz macif maif
-    malakoff humanis generali groupama april alan apicil ociane probtp mnt mgefi intériale
-    interiale viamedis almerys vyv mutualia matmut smeno lmde cnmss camieg""".split())
+_INSURER_WORDS = frozenset([
+    "cpam", "msa", "mgen", "harmonie", "ag2r", "maaf", "swiss", "axa", "allianz", "macif", "maif",
+    "malakoff", "humanis", "generali", "groupama", "april", "alan", "apicil", "ociane", "probtp",
+    "mnt", "mgefi", "interiale", "viamedis", "almerys", "vyv", "mutualia", "matmut", "smeno", "lmde",
+    "cnmss", "camieg"])
 _INSURER_RX = re.compile(r"\b(mutuelle|sante|prevoyance|assurance maladie)\b")
 _FREE_TEXT = re.compile(r"(?<![A-Za-zÀ-ÿ])[a-zà-ÿ]{3,}")  # a lowercase word: prose, not a name
 VALUE_SHARE = 0.6  # a column is of a kind when this share of its non-empty sampled cells is
@@ -292,8 +294,13 @@ class Scope:
         self.files.append(st)
         if st.error and not st.bytes:
             return  # nothing read; a stream cut by damage or a bound counts what was read
-        cols, has_header = column_kinds(st.head, self.cell_names)
-        self.records += max(0, st.lines - (1 if has_header else 0))
+        if st.format == "sql":
+            self.records += st.records
+            cols, has_header = [], False
+        else:
+            cols, has_header = ([], False) if st.format.startswith("json") else column_kinds(
+                st.head, self.cell_names)
+            self.records += max(0, st.lines - (1 if has_header else 0))
         known = {c["name"] for c in self.columns}
         for c in cols:
             if c["name"] not in known:
@@ -312,6 +319,8 @@ class Scope:
                        **({"error": f.error} if f.error else {}),
                        **({"warnings": f.warnings} if f.warnings else {}),
                        **({"encoding": f.encoding} if f.encoding != "utf-8" else {}),
+                       **({"format": f.format} if f.format != "text" else {}),
+                       **({"records": f.records} if f.format == "sql" else {}),
                        **({"partial": True} if f.partial else {}),
                        **({"hits_capped": True} if f.capped else {})} for f in self.files],
             "bytes": scanned, "lines": sum(f.lines for f in self.files), "records": self.records,

@@ -384,11 +384,15 @@ class ElasticsearchSink:
         """Bulk ``records``; returns those to keep for later, in their original order."""
         from elasticsearch import helpers
 
-        # Later actions on the same document win (bulk would apply them in order anyway).
+        # One action per document: a later index wins; partial updates are folded into one, as
+        # Elasticsearch would apply them in order (an incident's reopen, then a crawl update that
+        # leaves the status out, must keep the reopen's status).
         latest: dict[tuple[str, str], Record] = {}
         for r in records:
             key = (r.meta["_index"], r.meta["_id"])
-            latest.pop(key, None)
+            prev = latest.pop(key, None)
+            if prev is not None and r.meta["_op_type"] == prev.meta["_op_type"] == "update":
+                r = _fold_updates(prev, r)
             latest[key] = r
         unacked = dict(latest)
         try:
@@ -427,7 +431,8 @@ class ElasticsearchSink:
                 raise
             res.error = describe(exc, self.cfg)
             logger.debug("Elasticsearch: %s", res.error, exc_info=exc)
-        return [r for r in records if unacked.get((r.meta["_index"], r.meta["_id"])) is r]
+        # Every spooled action of a document not acknowledged stays (folded again next time).
+        return [r for r in records if (r.meta["_index"], r.meta["_id"]) in unacked]
 
     # -- AlertIndex ------------------------------------------------------------------------
     def list_alerts(self, status: str | None = None, min_level: str | None = None,
@@ -489,6 +494,25 @@ class ElasticsearchSink:
             except ConflictError:
                 continue  # re-detected or edited meanwhile: read again
         raise StoreError(f"alert {alert_id}: too many concurrent updates, try again")
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Elasticsearch's partial-update merge: objects recursively, anything else replaced."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _fold_updates(first: Record, then: Record) -> Record:
+    """Two ``update`` + ``upsert`` actions on one document as one: docs merged in order, and
+    upserts too (the document may not exist yet: the later state, with what only the earlier
+    carried, such as an incident's ``related``)."""
+    import json
+
+    a, b = json.loads(first.body), json.loads(then.body)
+    return encode(then.meta, {"doc": _merge(a.get("doc") or {}, b.get("doc") or {}),
+                              "upsert": _merge(a.get("upsert") or {}, b.get("upsert") or {})})
 
 
 def _expand(record: Record) -> tuple[dict[str, Any], bytes]:

@@ -1,10 +1,11 @@
-"""Within the crawl that finds a leak, the team's channels hear of it: once, masked."""
+"""Within the crawl that finds a leak, the team's channels hear of it: once per incident (the
+default, ``alerts.notify: incident``) or once per rule and thread (``notify: alert``), masked."""
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
-import time
 
 import pytest
 
@@ -12,20 +13,70 @@ from tests.alerts.conftest import smtp_server, webhook_server  # noqa: F401 (fix
 from tests.helpers import REPO, darkwatch, write_config
 
 pytestmark = pytest.mark.integration
+KEY = "test-key-0123456789abcdef"
 
 
-def test_crawl_notifies_smtp_and_webhook_once_per_rule_and_thread(
-        forum, tmp_path, monkeypatch, smtp_server, webhook_server):  # noqa: F811
-    monkeypatch.setenv("DARKWATCH_FINGERPRINT_KEY", "test-key-0123456789abcdef")
-    smtp_port, mails = smtp_server
-    hook_port, hooks = webhook_server
-    cfg = write_config(
+def _config(tmp_path, forum, hook_port, smtp_port, **alerts):
+    return write_config(
         tmp_path / "darkwatch.yml", [forum.forum_config("phpbb")],
         rules={"paths": [str(REPO / "rules")]},
         alerts={"channels": [f"json://127.0.0.1:{hook_port}/hook",
                              f"mailto://127.0.0.1:{smtp_port}?to=soc@example.test"
                              "&from=darkwatch@example.test"],
-                "min_level": "critical", "throttle": "1h"})
+                "min_level": "critical", "throttle": "1h", **alerts})
+
+
+def _no_clear_nir(forum, items) -> None:
+    clear = set(forum.server.valid_nirs())
+    blob = json.dumps([i["raw"] for i in items])
+    compact = blob.replace(" ", "").replace(".", "").replace("-", "")
+    assert not [n for n in clear if n in compact]
+
+
+def _text(item: dict) -> str:
+    doc = item.get("json")
+    if isinstance(doc, dict):
+        return f"{doc.get('title', '')}\n{doc.get('message', '')}"
+    return f"{item.get('subject', '')}\n{item.get('body', '')}"
+
+
+def test_crawl_notifies_smtp_and_webhook_once_per_incident_by_default(
+        forum, tmp_path, monkeypatch, smtp_server, webhook_server):  # noqa: F811
+    monkeypatch.setenv("DARKWATCH_FINGERPRINT_KEY", KEY)
+    smtp_port, mails = smtp_server
+    hook_port, hooks = webhook_server
+    cfg = _config(tmp_path, forum, hook_port, smtp_port)
+    res = darkwatch("crawl", "--config", str(cfg), "--direct", "-q")
+    assert res.returncode == 0, res.stdout + res.stderr
+    db = sqlite3.connect(tmp_path / "darkwatch.db")
+    critical = {i for (i,) in db.execute("SELECT id FROM incidents WHERE level_rank = 4")}
+    alerts = db.execute("SELECT COUNT(*) FROM alerts WHERE level_rank = 4").fetchone()[0]
+    assert critical and alerts > len(critical), "the fixture must raise several critical alerts per incident"
+    # One notice per critical incident (created): not one per alert, not one per rule; growth
+    # held back by the throttle window is counted in at most one end-of-run digest.
+    for inbox in (hooks, mails):
+        got = inbox.wait_for(len(critical), timeout=30)
+        notices = [m for m in got if "Incident id:" in _text(m)]
+        ids = [re.search(r"^Incident id: ([0-9a-f]{16})", _text(m), re.M).group(1) for m in notices]
+        assert sorted(ids) == sorted(critical)
+        # created critical, or created lower (below min_level: not sent) and escalated
+        assert all(re.match(r"\[darkwatch\] CRITICAL incident \((new incident|escalated)\)", _text(m))
+                   for m in notices), [_text(m)[:80] for m in notices]
+        rest = [_text(m) for m in got if m not in notices]
+        assert len(rest) <= 1 and all(t.startswith("[darkwatch] digest") for t in rest), rest
+    _no_clear_nir(forum, hooks.items + mails.items)
+    # An unchanged re-crawl notifies nothing (the crawl returns once deliveries are done).
+    before = (len(hooks.items), len(mails.items))
+    assert darkwatch("crawl", "--config", str(cfg), "--direct", "-q").returncode == 0
+    assert (len(hooks.items), len(mails.items)) == before
+
+
+def test_notify_alert_still_sends_once_per_rule_and_thread(
+        forum, tmp_path, monkeypatch, smtp_server, webhook_server):  # noqa: F811
+    monkeypatch.setenv("DARKWATCH_FINGERPRINT_KEY", KEY)
+    smtp_port, mails = smtp_server
+    hook_port, hooks = webhook_server
+    cfg = _config(tmp_path, forum, hook_port, smtp_port, notify="alert")
     res = darkwatch("crawl", "--config", str(cfg), "--direct", "-q")
     assert res.returncode == 0, res.stdout + res.stderr
     db = sqlite3.connect(tmp_path / "darkwatch.db")
@@ -37,12 +88,5 @@ def test_crawl_notifies_smtp_and_webhook_once_per_rule_and_thread(
     got_mails = mails.wait_for(len(pairs))
     assert len(pairs) <= len(got_hooks) <= len(pairs) + 1
     assert len(pairs) <= len(got_mails) <= len(pairs) + 1
-    clear = set(forum.server.valid_nirs())
-    blob = json.dumps([h["raw"] for h in got_hooks] + [m["raw"] for m in got_mails])
-    compact = blob.replace(" ", "").replace(".", "").replace("-", "")
-    assert not [n for n in clear if n in compact]
-    # An unchanged re-crawl raises nothing new and sends nothing.
-    before = (len(hooks.items), len(mails.items))
-    assert darkwatch("crawl", "--config", str(cfg), "--direct", "-q").returncode == 0
-    time.sleep(1)
-    assert (len(hooks.items), len(mails.items)) == before
+    assert not [m for m in got_hooks + got_mails if "Incident id:" in _text(m)]
+    _no_clear_nir(forum, got_hooks + got_mails)

@@ -10,13 +10,14 @@ node, real SMTP (aiosmtpd) and webhook receivers on loopback, the real CLI in ch
    dump of 200 valid NIRs in ``name;address;birth date;NIR;blood group`` lines, naming a lab
    network (Cerballiance) and its lab software (Dedalus Hexalis); ``t0`` is taken;
 3. one more ``darkwatch crawl``, while Elasticsearch and the receivers are polled to measure
-   the post-to-alert latency.
+   the post-to-alert and post-to-incident latencies.
 
 The post fires several rules of rules/fr-health, two of them critical: ``fr-nir-bulk`` (>= 5
 distinct valid NIRs) and ``fr-health-leak`` (a lab or lab-software vendor within 300 chars of a
-NIR or health field). ``fr-health-leak`` outranks the others (``supersedes``), so the team gets
-exactly one critical alert for the thread, naming the other rules as related, and exactly one
-notification per channel.
+NIR or health field). ``fr-health-leak`` outranks the others (``supersedes``), so the thread has
+exactly one critical alert, naming the other rules as related; the thread is exactly one
+critical incident in Elasticsearch, and the team gets exactly one notification per channel
+(``alerts.notify: incident``, the default): the incident's.
 """
 
 from __future__ import annotations
@@ -155,6 +156,7 @@ class Scenario:
     latency_es: float | None = None
     latency_mail: float | None = None
     latency_hook: float | None = None
+    latency_incident: float | None = None
 
 
 def es_client(es_node):
@@ -175,6 +177,12 @@ def thread_alerts(es, prefix: str, thread_url: str, **extra_terms: str) -> list[
     filters = [{"term": {"darkwatch.thread.url": thread_url}}]
     filters += [{"term": {k: v}} for k, v in extra_terms.items()]
     return search(es, f"{prefix}-alerts", {"bool": {"filter": filters}})
+
+
+def thread_incidents(es, prefix: str, thread_url: str, **extra_terms: str) -> list[dict]:
+    filters = [{"term": {"darkwatch.thread.url": thread_url}}]
+    filters += [{"term": {k: v}} for k, v in extra_terms.items()]
+    return search(es, f"{prefix}-incidents", {"bool": {"filter": filters}})
 
 
 def crawl_cmd(cfg: Path, report: Path) -> list[str]:
@@ -256,7 +264,7 @@ def scenario(tor_lab, es_node, smtp_server, webhook_server, tmp_path_factory):
         proc = subprocess.Popen(crawl_cmd(cfg_path, tmp / "r1.json"), cwd=REPO, text=True,
                                 stdout=out_f, stderr=err_f,
                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        lat_es = lat_mail = lat_hook = None
+        lat_es = lat_mail = lat_hook = lat_inc = None
         done_at = None
         try:
             while True:
@@ -264,13 +272,16 @@ def scenario(tor_lab, es_node, smtp_server, webhook_server, tmp_path_factory):
                 if lat_es is None and thread_alerts(es, prefix, thread_url,
                                                     **{"darkwatch.alert.level": "critical"}):
                     lat_es = time.monotonic() - t0
+                if lat_inc is None and thread_incidents(es, prefix, thread_url,
+                                                        **{"darkwatch.incident.level": "critical"}):
+                    lat_inc = time.monotonic() - t0
                 if lat_mail is None and about_thread(list(mails.items), thread_url):
                     lat_mail = time.monotonic() - t0
                 if lat_hook is None and about_thread(list(hooks.items), thread_url):
                     lat_hook = time.monotonic() - t0
                 if done_at is None and proc.poll() is not None:
                     done_at = now
-                if done_at is not None and (None not in (lat_es, lat_mail, lat_hook)
+                if done_at is not None and (None not in (lat_es, lat_inc, lat_mail, lat_hook)
                                             or now - done_at > 30):
                     break
                 if now - t0 > 900:
@@ -295,6 +306,7 @@ def scenario(tor_lab, es_node, smtp_server, webhook_server, tmp_path_factory):
             report=json.loads((tmp / "r1.json").read_text()), crawl_seconds=crawl_seconds,
             mails=list(mails.items), hooks=list(hooks.items),
             latency_es=lat_es, latency_mail=lat_mail, latency_hook=lat_hook,
+            latency_incident=lat_inc,
         )
     finally:
         es.options(ignore_status=404).indices.delete(index=f"{prefix}-*", expand_wildcards="all")
@@ -326,7 +338,7 @@ def test_baseline_crawl_raised_nothing_for_the_thread_before_it_existed(scenario
         assert created >= s.t0_wall, (created, s.t0_wall)
 
 
-def test_leak_post_raises_one_masked_critical_alert_and_notifies_once(scenario, request):
+def test_leak_post_raises_one_critical_alert_one_incident_and_notifies_once(scenario, request):
     s = scenario
     report = s.report["forums"][0]
     assert report["status"] == "ok", report
@@ -336,6 +348,8 @@ def test_leak_post_raises_one_masked_critical_alert_and_notifies_once(scenario, 
     figure(request, f"[e2e] post-to-alert latency: Elasticsearch {s.latency_es and round(s.latency_es, 1)}s, "
                     f"webhook {s.latency_hook and round(s.latency_hook, 1)}s, "
                     f"SMTP {s.latency_mail and round(s.latency_mail, 1)}s (t0 = admin POST answered)")
+    figure(request, f"[e2e] post-to-incident latency: critical incident in Elasticsearch "
+                    f"{s.latency_incident and round(s.latency_incident, 1)}s")
 
     # --- Elasticsearch alerts: exactly one critical alert for the thread, with the right rule
     critical = thread_alerts(s.es, s.prefix, s.thread_url, **{"darkwatch.alert.level": "critical"})
@@ -376,21 +390,29 @@ def test_leak_post_raises_one_masked_critical_alert_and_notifies_once(scenario, 
     assert sorted(a["rule"]["name"] for a in local if a["thread_url"] == s.thread_url) == sorted(
         CRITICAL_RULES)
 
-    # --- channels: one notification per channel for the thread, masked
+    # --- Elasticsearch incidents: exactly one, critical, for the thread; no fingerprint
+    incidents = thread_incidents(s.es, s.prefix, s.thread_url)
+    assert len(incidents) == 1, incidents
+    inc = incidents[0]["darkwatch"]["incident"]
+    assert (inc["level"], inc["status"], inc["nir_distinct"], inc["posts"]) == (
+        "critical", "open", N_NIRS, 1), inc
+    assert LAB_NAME in inc["labs"] and "fr-health-leak" in inc["rules"], inc
+    assert incidents[0]["event"]["severity"] == 99 and incidents[0]["url"]["full"] == s.thread_url
+    assert "fingerprints" not in json.dumps(incidents[0]).replace("shared_fingerprints", "")
+    assert clear_nirs_in(json.dumps(incidents[0], ensure_ascii=False), s.nirs) == []
+
+    # --- channels: one notification per channel for the thread (its incident's), masked
     hooks, mails = about_thread(s.hooks, s.thread_url), about_thread(s.mails, s.thread_url)
     for channel, got in (("webhook", hooks), ("smtp", mails)):
-        per_rule = {name: [m for m in got if f"name {name}," in message_text(m)]
-                    for name in CRITICAL_RULES}
-        assert {k: len(v) for k, v in per_rule.items()} == {k: 1 for k in CRITICAL_RULES}, (
-            channel, [message_text(m)[:400] for m in got])
-        assert len(got) == len(CRITICAL_RULES), channel
+        assert len(got) == 1, (channel, [message_text(m)[:400] for m in got])
         for m in got:
             text = message_text(m)
             assert clear_nirs_in(text, s.nirs) == [], channel
             body = decoded(m)
-            assert "CRITICAL" in body and "Masked samples:" in body, body
-            assert re.search(rf"^Matches: .*\bnir: {N_NIRS}\b", body, re.M), body
-            assert re.search(r"^Also matched \(outranked by this rule\): .*fr-nir-bulk", body, re.M), body
+            assert "CRITICAL incident (new incident)" in body and "Masked samples:" in body, body
+            assert f"Incident id: {incidents[0]['darkwatch']['incident']['id']}" in body, body
+            assert re.search(rf"^Counts: .*\b{N_NIRS} distinct NIR", body, re.M), body
+            assert re.search(rf"^Labs: .*{LAB_NAME}", body, re.M), body
     assert all(h["json"] is not None for h in hooks)
     assert all(m["to"] == ["soc@example.test"] for m in mails)
     # Nothing else was sent by the second crawl either.
@@ -412,4 +434,5 @@ def test_leak_post_raises_one_masked_critical_alert_and_notifies_once(scenario, 
     assert s.latency_es is not None, "the alert never became visible in Elasticsearch"
     assert s.latency_hook is not None and s.latency_mail is not None, "a channel never got the alert"
     assert s.latency_es < LATENCY_BOUND
+    assert s.latency_incident is not None and s.latency_incident < LATENCY_BOUND
     assert max(s.latency_hook, s.latency_mail) < LATENCY_BOUND

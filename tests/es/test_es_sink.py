@@ -54,8 +54,9 @@ def test_setup_twice_is_a_noop_the_second_time(es_cfg, es_client, tmp_path):
     first = install(es_client, es_cfg)
     assert f"index template {es_cfg.index_prefix}-posts" in first.installed
     assert f"index template {es_cfg.index_prefix}-alerts" in first.installed
+    assert f"index template {es_cfg.index_prefix}-incidents" in first.installed
     second = install(es_client, es_cfg)
-    assert second.installed == [] and len(second.unchanged) == 2
+    assert second.installed == [] and len(second.unchanged) == 3
     # The CLI says so too.
     conf = _write_config(tmp_path, es_cfg)
     r = _cli("es", "setup", "--config", conf)

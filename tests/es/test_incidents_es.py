@@ -25,7 +25,7 @@ SAME = ("level", "posts", "alerts", "nir_distinct", "labs", "rules", "authors", 
 
 @pytest.fixture
 def lab():
-    server = FixtureForum(seed=1, skins=("phpbb",))
+    server = FixtureForum(seed=1, skins=("phpbb", "mybb"))  # the same threads on two engines
     server.start()
     try:
         yield Lab(server)
@@ -39,7 +39,7 @@ def setup(lab, es_node, tmp_path):
 
     prefix = f"t{uuid.uuid4().hex[:10]}"
     cfg = write_config(
-        tmp_path / "darkwatch.yml", [lab.forum_config("phpbb")],
+        tmp_path / "darkwatch.yml", [lab.forum_config("phpbb"), lab.forum_config("mybb")],
         rules={"paths": [str(REPO / "rules")]},
         store={"sqlite": str(tmp_path / "darkwatch.db"),
                "elasticsearch": {"url": es_node.url, "username": es_node.username,
@@ -96,6 +96,20 @@ def _assert_same(es_docs: dict[str, dict], cli: dict[str, dict]) -> None:
         assert got["status"] == d["status"], inc_id
 
 
+def _assert_related(es_docs: dict[str, dict], cli: dict[str, dict]) -> None:
+    """Incidents sharing NIRs name each other in Elasticsearch with the CLI's counts."""
+    for inc_id, d in cli.items():
+        want = {r["id"]: r["shared_fingerprints"] for r in d["related"] if r["shared_fingerprints"]}
+        got = {r["id"]: r["shared_fingerprints"]
+               for r in es_docs[inc_id]["darkwatch"]["incident"].get("related", [])
+               if r["shared_fingerprints"]}
+        assert got == want, inc_id
+
+
+def _thread_id(lab, thread_url: str) -> int:
+    return next(p["thread_id"] for p in lab.server.truth(private=False) if p["thread_url"] == thread_url)
+
+
 def test_incidents_indexed_once_per_thread_and_kibana_statuses_respected(lab, setup, tmp_path):
     cfg, prefix, es = setup
     _crawl(cfg)
@@ -105,21 +119,21 @@ def test_incidents_indexed_once_per_thread_and_kibana_statuses_respected(lab, se
     _assert_same(docs, cli)
     # Fingerprints stay in the analyst's store; no clear NIR leaves either.
     blob = json.dumps(docs)
-    assert "fingerprint\"" not in blob and "fingerprints" not in blob
+    fps = [r[0] for r in sqlite3.connect(tmp_path / "darkwatch.db").execute(
+        "SELECT fingerprint FROM incident_fingerprints")]
+    assert len(fps) > 10 and not [fp for fp in fps if fp in blob]
+    assert '"fingerprints"' not in blob
     compact = blob.replace(" ", "").replace(".", "").replace("-", "")
     assert not [n for n in lab.server.valid_nirs() if n in compact]
-    # Related incidents (shared NIRs) name each other with the same counts as the CLI.
-    for inc_id, d in cli.items():
-        want = {r["id"]: r["shared_fingerprints"] for r in d["related"] if r["shared_fingerprints"]}
-        got = {r["id"]: r["shared_fingerprints"]
-               for r in docs[inc_id]["darkwatch"]["incident"].get("related", [])
-               if r["shared_fingerprints"]}
-        assert got == want, inc_id
+    # A thread seen on both engines: two incidents naming each other with the shared count.
+    assert sum(1 for d in cli.values() for r in d["related"] if r["shared_fingerprints"]) >= 10
+    _assert_related(docs, cli)
 
     # An analyst acknowledges one incident in Kibana (edits the status field only): the CLI
     # shows it, and the local history says where it came from.
     by_level = sorted(cli.values(), key=lambda d: (-d["nir_distinct"], d["id"]))
-    acked, closed = by_level[-1], by_level[-2]
+    acked = by_level[-1]
+    closed = next(d for d in reversed(by_level) if d["thread_title"] != acked["thread_title"])
     index = f"{prefix}-incidents"
     es.update(index=index, id=acked["id"], refresh=True,
               doc={"darkwatch": {"incident": {"status": "acknowledged"}}})
@@ -146,10 +160,9 @@ def test_incidents_indexed_once_per_thread_and_kibana_statuses_respected(lab, se
 
     # New evidence of a higher level in the thread acknowledged in Kibana: the same incident
     # escalates and reopens, in Elasticsearch too (the crawl's own status change).
-    thread_id = next(p["thread_id"] for p in lab.public_truth("phpbb")
-                     if p["thread_url"] == acked["thread_url"])
-    lab.server.add_post(thread_id, "data_broker", "Dump complet Synlab, extraction SIL Medasys : "
-                        "nom, prénom, NIR, mutuelle. " + " ; ".join(nirs(200, seed=43)))
+    lab.server.add_post(_thread_id(lab, acked["thread_url"]), "data_broker",
+                        "Dump complet Synlab, extraction SIL Medasys : nom, prénom, NIR, mutuelle. "
+                        + " ; ".join(nirs(200, seed=43)))
     _crawl(cfg)
     final = _es_incidents(es, prefix)
     assert sorted(final) == sorted(after)
@@ -160,6 +173,10 @@ def test_incidents_indexed_once_per_thread_and_kibana_statuses_respected(lab, se
     assert final[closed["id"]]["darkwatch"]["incident"]["status"] == "closed"
     cli3, _ = _cli_incidents(cfg)
     _assert_same(final, cli3)
+    _assert_related(final, cli3)  # the twin on the other engine now shares the 200 more
+    twin = next(r for r in cli3[acked["id"]]["related"] if r["forum"] != acked["forum"]
+                and r["thread_url"] != acked["thread_url"] and r["shared_fingerprints"] >= 200)
+    assert twin["id"] in up["related_ids"]
 
 
 def test_elasticsearch_down_while_an_incident_changes(lab, setup, es_node, tmp_path):
@@ -169,10 +186,8 @@ def test_elasticsearch_down_while_an_incident_changes(lab, setup, es_node, tmp_p
     _crawl(cfg)
     before, _ = _cli_incidents(cfg)
     target = min(before.values(), key=lambda d: (d["nir_distinct"], d["id"]))
-    thread_id = next(p["thread_id"] for p in lab.public_truth("phpbb")
-                     if p["thread_url"] == target["thread_url"])
-    lab.server.add_post(thread_id, "data_broker", "Extraction Cerballiance, NIR : "
-                        + " ; ".join(nirs(30, seed=44)))
+    lab.server.add_post(_thread_id(lab, target["thread_url"]), "data_broker",
+                        "Extraction Cerballiance, NIR : " + " ; ".join(nirs(30, seed=44)))
     es_node.kill()
     try:
         # The crawl stores locally and spools the incident's new state.
@@ -194,6 +209,7 @@ def test_elasticsearch_down_while_an_incident_changes(lab, setup, es_node, tmp_p
     cli, err = _cli_incidents(cfg)
     assert "warning" not in err
     _assert_same(docs, cli)  # still one document per thread, counts not doubled
+    _assert_related(docs, cli)
     got = docs[target["id"]]["darkwatch"]["incident"]
     assert got["nir_distinct"] == target["nir_distinct"] + 30
     assert (got["status"], got["status_by"], got["status_note"]) == ("acknowledged", "alice", "seen")

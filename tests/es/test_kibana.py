@@ -21,7 +21,8 @@ from crawler.sinks.es_setup import Capabilities, index_template, mapped_fields
 
 ROOT = Path(__file__).resolve().parents[2]
 NDJSON = ROOT / "deploy" / "kibana" / "darkwatch.ndjson"
-DATA_VIEWS = {"darkwatch-posts-dv": "posts", "darkwatch-alerts-dv": "alerts"}
+DATA_VIEWS = {"darkwatch-posts-dv": "posts", "darkwatch-alerts-dv": "alerts",
+              "darkwatch-incidents-dv": "incidents"}
 
 
 def load_objects() -> list[dict]:
@@ -71,6 +72,7 @@ def referenced_fields(obj: dict) -> set[str]:
     out: set[str] = set()
     if obj["type"] == "index-pattern":
         out.add(a["timeFieldName"])
+        out.update(json.loads(a.get("fieldFormatMap") or "{}"))
     out.update(a.get("columns", []))
     out.update(s[0] for s in a.get("sort", []))
     meta = a.get("kibanaSavedObjectMeta")
@@ -98,7 +100,7 @@ def missing_fields(objs: list[dict]) -> list[str]:
     # Only what every cluster gets: no ``.fr`` multi-fields (absent without analysis-common).
     caps = Capabilities(ilm=False, french=False)
     fields = {k: mapped_fields(index_template(k, cfg, caps)["template"]["mappings"])
-              for k in ("posts", "alerts")}
+              for k in ("posts", "alerts", "incidents")}
     by_id = {o["id"]: o for o in objs}
     problems = []
     for o in objs:
@@ -122,6 +124,34 @@ def test_every_referenced_field_exists_in_the_templates():
     # And KQL queries are checked too (NIR search names rule.name).
     nir = next(o for o in objs if o["id"] == "darkwatch-search-nir-alerts")
     assert "rule.name" in referenced_fields(nir)
+
+
+def test_incident_objects_cover_the_analysts_questions():
+    """Issue 11: an incidents dashboard (open by level, by lab, over time, biggest, related) and
+    links from an incident to its alerts and posts, each to a saved search that exists."""
+    objs = load_objects()
+    by_id = {o["id"]: o for o in objs}
+    dash = by_id["darkwatch-dashboard-incidents"]
+    panels = [by_id[r["id"]] for r in dash["references"]]
+    assert all(data_view_of(p, by_id) == "incidents" for p in panels)
+    fields = set().union(*(referenced_fields(p) for p in panels))
+    assert {"darkwatch.incident.level", "darkwatch.incident.labs", "@timestamp",
+            "darkwatch.incident.nir_distinct", "darkwatch.incident.related_ids"} <= fields
+    assert any(p["attributes"].get("sort", [[None]])[0][0] == "darkwatch.incident.nir_distinct"
+               for p in panels)
+    formats = json.loads(by_id["darkwatch-incidents-dv"]["attributes"]["fieldFormatMap"])
+    targets = {}
+    for field, fmt in formats.items():
+        m = re.search(r"#/view/([\w-]+)\?.*query:'darkwatch\.thread\.url:\"\{\{value\}\}\"'",
+                      fmt["params"]["urlTemplate"])
+        assert m, fmt
+        targets[field] = data_view_of(by_id[m.group(1)], by_id)
+    assert targets == {"darkwatch.thread.url": "alerts", "url.full": "posts"}
+    # The filtered field exists where the links land.
+    for kind in ("alerts", "posts"):
+        mapped = mapped_fields(index_template(kind, ElasticsearchConfig(), Capabilities(False, False))
+                               ["template"]["mappings"])
+        assert "darkwatch.thread.url" in mapped
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -182,7 +212,7 @@ def test_import_posts_multipart_with_xsrf_and_overwrite(kibana, capsys):
     assert list(parts) == ["file"]
     assert parts["file"].get_filename() == "darkwatch.ndjson"
     assert parts["file"].get_payload(decode=True) == NDJSON.read_bytes()
-    assert "imported 11 object(s)" in capsys.readouterr().out
+    assert f"imported {len(load_objects())} object(s)" in capsys.readouterr().out
 
 
 def test_import_reports_rejected_credentials_without_the_secret(kibana, capsys):

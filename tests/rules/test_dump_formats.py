@@ -145,7 +145,7 @@ def test_binary_under_a_csv_name_is_named_and_still_read(tmp_path):
 
 def test_mixed_encodings(tmp_path):
     mixed = tmp_path / "mixed.csv"
-    mixed.write_bytes("nir;labo\n".encode() + f"{NIR};Bioestérel\n".encode("utf-8")
+    mixed.write_bytes(b"nir;labo\n" + f"{NIR};Bioestérel\n".encode()
                       + f"{NIR[:13]}{NIR[13:]};Bioestérel\n".encode("latin-1"))
     utf16 = tmp_path / "utf16.csv"
     utf16.write_bytes("nir;labo\n269054958815780;Bioestérel\n".encode("utf-16"))  # with BOM
@@ -248,3 +248,26 @@ def test_columns_from_values_without_a_header(tmp_path, dump):
     assert kinds == ["nir", "last_name", "first_name", "birth_date", "blood_group", "gp",
                      "insurer", "lab", "notes"], d["columns"]
     assert all(c["from"] == "values" and c["name"].startswith("column ") for c in d["columns"])
+
+
+def test_sql_and_json_lines_dumps_count_their_records(tmp_path, dump):
+    src, truth = dump
+    rows = [r.split(";") for r in src.read_text(encoding="utf-8").splitlines()[1:]]
+    sql = tmp_path / "dump_biogroup_2021.sql"
+    with open(sql, "w", encoding="utf-8") as fh:
+        fh.write("-- MySQL dump 10.13\nCREATE TABLE patients (nir varchar(21), nom text);\n")
+        for i in range(0, len(rows), 700):  # multi-row INSERTs, as mysqldump writes them
+            fh.write("INSERT INTO `patients` VALUES "
+                     + ",".join("('" + "','".join(c.replace("'", "''") for c in r) + "')"
+                                for r in rows[i:i + 700]) + ";\n")
+    jsonl = tmp_path / "dump.jsonl"
+    jsonl.write_text("".join(json.dumps({"nir": r[0], "labo": r[7]}, ensure_ascii=False) + "\n"
+                             for r in rows), encoding="utf-8")
+    code, d, _err = scan(sql, jsonl)
+    files = by_path(d)
+    assert code == 0
+    assert files[str(sql)]["format"] == "sql" and files[str(sql)]["records"] == truth.rows
+    assert files[str(jsonl)]["format"] == "jsonl"
+    assert d["records"] == 2 * truth.rows
+    assert d["nir_distinct"] == truth.nir_distinct
+    assert d["labs"] == {k: 2 * v for k, v in truth.labs.items()}
