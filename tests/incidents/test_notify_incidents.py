@@ -36,11 +36,11 @@ def test_crawl_notifies_once_per_incident_and_again_on_escalation(
     incidents = _incidents(cfg)
     critical = {i["id"]: i for i in incidents if i["level"] == "critical"}
     assert len(critical) >= 5
-    got = hooks.wait_for(len(critical))
+    got = hooks.wait_for(len(critical), timeout=60)  # the crawl has exited: all were sent
     texts = [h["json"]["title"] + "\n" + h["json"]["message"] for h in got]
     # One notice per critical incident, not one per post or per alert.
     assert sorted(_ids(texts)) == sorted(critical), texts[:2]
-    assert len(mails.wait_for(len(critical))) == len(critical)
+    assert len(mails.wait_for(len(critical), timeout=60)) == len(critical)
     # The notice describes the incident as it stood when it became critical.
     biggest = max(critical.values(), key=lambda i: i["nir_distinct"])
     text = next(t for t in texts if f"Incident id: {biggest['id']}" in t)
