@@ -41,6 +41,10 @@ class Evidence:
     labs: list[str] = field(default_factory=list)
     claimed_size: int | None = None
     ignored: list[str] = field(default_factory=list)  # rules marked false-positive on arrival
+    # rule -> the narrower rules it outranks (`supersedes`) that also fired on this post: a rule
+    # that outranks what the incident already had escalates it even at the same level
+    # (a ransomware victim's countdown turning into "published").
+    outranks: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -131,4 +135,6 @@ def from_post(post: Post, alerts: Sequence[Alert]) -> Evidence | None:
         post_id=post.post_id, post_url=post.url, author=post.author, published=post.published,
         levels=levels, alert_ids=[a.id for a in alerts], fingerprints=fps, samples=samples,
         labs=labs_named(post.matches), claimed_size=claimed_size(post.text),
+        outranks={str(a.rule.get("name") or a.rule.get("id") or "?"): list(a.related_rules)
+                  for a in alerts if a.related_rules},
     )

@@ -65,16 +65,37 @@ def reset(inc: Incident) -> None:
     inc.claimed_size = inc.first_seen = inc.last_seen = None
 
 
-def _after_level_change(inc: Incident, before: str | None, now: str) -> list[Event]:
-    """Escalation and reopen events once the aggregates have moved from level ``before``."""
+def outranking(before_rules: Iterable[str], evidence: Iterable[Evidence]) -> dict[str, list[str]]:
+    """New rules that outrank a rule the incident already had: {new rule: [outranked rules]}."""
+    had = set(before_rules)
+    out: dict[str, list[str]] = {}
+    for ev in evidence:
+        for rule, narrower in ev.outranks.items():
+            hit = sorted(set(narrower) & had)
+            if rule not in had and rule not in ev.ignored and hit:
+                out[rule] = sorted(set(out.get(rule, [])) | set(hit))
+    return out
+
+
+def _after_level_change(inc: Incident, before: str | None, now: str,
+                        outranked: dict[str, list[str]] | None = None) -> list[Event]:
+    """Escalation and reopen events once the aggregates have moved from level ``before``, or
+    when new evidence outranks the incident's rules at the same level."""
     events: list[Event] = []
-    if before is None or level_rank(inc.level) <= level_rank(before):
+    if before is None:
         return events
-    events.append(Event(now, "escalated", data={"from": before, "to": inc.level}))
+    if level_rank(inc.level) > level_rank(before):
+        events.append(Event(now, "escalated", data={"from": before, "to": inc.level}))
+        why = f"evidence of level {inc.level} arrived"
+    elif outranked:
+        events.append(Event(now, "escalated", data={"from": before, "to": inc.level,
+                                                    "outranks": outranked}))
+        why = f"rule(s) {', '.join(sorted(outranked))} outrank what it had"
+    else:
+        return events
     if inc.status in ("acknowledged", "closed"):
         was = inc.status
-        _set(inc, "open", SYSTEM, f"reopened: evidence of level {inc.level} arrived while {was}"
-                                  f" at level {before}", now)
+        _set(inc, "open", SYSTEM, f"reopened: {why} while {was} at level {before}", now)
         events.append(Event(now, "reopened", note=inc.status_note,
                             data={"from": was, "to": "open", "level": inc.level}))
     return events
@@ -85,6 +106,7 @@ def add_evidence(inc: Incident, ev: Evidence, new_nirs: int, now: str,
     """Attach one new post's evidence; returns the history events it causes."""
     ev.ignored = [r for r in ev.levels if r in inc.suppressed_rules]
     before = None if created else inc.level
+    before_rules = list(inc.rules)
     events: list[Event] = [Event(now, "created")] if created else []
     if ev.live_level is None:
         fold(inc, ev, 0)
@@ -102,20 +124,22 @@ def add_evidence(inc: Incident, ev: Evidence, new_nirs: int, now: str,
                                   "false-positive", now)
         events.append(Event(now, "reopened", note=inc.status_note,
                             data={"from": "false-positive", "to": "open", "rules": fresh}))
-    events.extend(_after_level_change(inc, before, now))
+    events.extend(_after_level_change(inc, before, now, outranking(before_rules, [ev])))
     return events
 
 
 def refold(inc: Incident, evidence: Iterable[Evidence], nir_distinct: int, now: str) -> list[Event]:
     """Recompute the aggregates from all evidence (after an edit or a merge)."""
     before = inc.level if inc.posts else None
+    before_rules = list(inc.rules)
+    evidence = list(evidence)
     reset(inc)
     for ev in evidence:
         fold(inc, ev, 0)
     inc.nir_distinct = nir_distinct
     inc.title = make_title(inc)
     inc.updated = now
-    return _after_level_change(inc, before, now)
+    return _after_level_change(inc, before, now, outranking(before_rules, evidence))
 
 
 def _set(inc: Incident, status: str, by: str, note: str, now: str) -> None:

@@ -30,7 +30,9 @@ def decide(inc: Incident, events: Sequence[Event], created: bool,
     if created:
         why = "created"
     elif "escalated" in kinds and (not inc.notified_level
-                                   or level_rank(inc.level) > level_rank(inc.notified_level)):
+                                   or level_rank(inc.level) > level_rank(inc.notified_level)
+                                   or any(e.kind == "escalated" and e.data.get("outranks")
+                                          for e in events)):
         why = "escalated"
     elif inc.nir_distinct > inc.notified_nirs and inc.nir_distinct >= max(inc.notified_nirs, 1) * growth:
         why = "nir-growth"

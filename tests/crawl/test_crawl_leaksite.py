@@ -82,3 +82,15 @@ def test_publication_of_a_french_lab_victim_is_recorded_on_its_incident(site, tm
     (after,) = [i for i in incidents(cfg) if i["thread_title"] == lab.name]
     assert after["id"] == before["id"] and after["level"] == "critical"
     assert "ransomware-data-published-fr-health" in after["rules"]
+    # Publication escalates the incident although its level was already critical: the new rule
+    # outranks (supersedes) the one it had; one escalation, said in the history.
+    shown = darkwatch("incidents", "show", after["id"], "--config", str(cfg), "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    escalations = [e for e in json.loads(shown.stdout)["history"] if e["kind"] == "escalated"]
+    assert len(escalations) == 1, escalations
+    assert escalations[0]["data"]["outranks"] == {
+        "ransomware-data-published-fr-health": ["ransomware-victim-fr-health"]}
+    # A re-crawl with nothing new escalates nothing more.
+    crawl(cfg, tmp_path / "r3.json")
+    again = darkwatch("incidents", "show", after["id"], "--config", str(cfg), "--format", "json")
+    assert [e["kind"] for e in json.loads(again.stdout)["history"]].count("escalated") == 1

@@ -103,3 +103,22 @@ def test_false_positive_suppresses_the_same_rule_but_not_another(maker):
 def test_samples_stay_capped(maker):
     inc, _ = _incident(maker, leak_text("Synlab", "Medasys", nirs(MAX_SAMPLES + 5)))
     assert inc.nir_distinct == MAX_SAMPLES + 5 and len(inc.samples) == MAX_SAMPLES
+
+
+def test_a_rule_that_outranks_what_the_incident_had_escalates_at_the_same_level(maker):
+    """A victim's countdown turning into "published": the level stays critical, the incident
+    escalates once (and reopens if acknowledged), because the new rule supersedes the old."""
+    inc, _ = _incident(maker, leak_text("Synlab", "Medasys", nirs(2)))
+    lifecycle.set_status(inc, "acknowledged", "alice", "seen", NOW)
+    post = maker.post(leak_text("Synlab", "Medasys", nirs(2, seed=9)))
+    ev = from_post(post, post.alerts)
+    ev.levels = {"published": inc.level}
+    ev.outranks = {"published": [inc.rules[0], "not-in-the-incident"]}
+    events = lifecycle.add_evidence(inc, ev, 2, NOW)
+    assert [e.kind for e in events] == ["evidence", "escalated", "reopened"]
+    assert events[1].data["outranks"] == {"published": [inc.rules[0]]}
+    assert inc.status == "open"
+    # The same rule again outranks nothing new.
+    again = from_post(post, post.alerts)
+    again.levels, again.outranks = {"published": inc.level}, {"published": [inc.rules[0]]}
+    assert [e.kind for e in lifecycle.add_evidence(inc, again, 0, NOW)] == ["evidence"]
