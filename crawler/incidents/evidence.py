@@ -41,9 +41,10 @@ class Evidence:
     labs: list[str] = field(default_factory=list)
     claimed_size: int | None = None
     ignored: list[str] = field(default_factory=list)  # rules marked false-positive on arrival
-    # rule -> the narrower rules it outranks (`supersedes`) that also fired on this post: a rule
-    # that outranks what the incident already had escalates it even at the same level
-    # (a ransomware victim's countdown turning into "published").
+    # rule -> the narrower rules *of its own level* it outranks (`supersedes`) that also fired
+    # on this post, for rules marked `escalates: true`: such a rule escalates an incident that
+    # had them, at the same level (a ransomware victim's countdown turning into "published");
+    # other outranking (a lab named in a NIR dump thread) is not a new notice.
     outranks: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -135,6 +136,19 @@ def from_post(post: Post, alerts: Sequence[Alert]) -> Evidence | None:
         post_id=post.post_id, post_url=post.url, author=post.author, published=post.published,
         levels=levels, alert_ids=[a.id for a in alerts], fingerprints=fps, samples=samples,
         labs=labs_named(post.matches), claimed_size=claimed_size(post.text),
-        outranks={str(a.rule.get("name") or a.rule.get("id") or "?"): list(a.related_rules)
-                  for a in alerts if a.related_rules},
+        outranks=_same_level_outranks(alerts, post.matches),
     )
+
+
+def _same_level_outranks(alerts: Sequence[Alert], matches: Sequence[dict[str, Any]]
+                         ) -> dict[str, list[str]]:
+    level_of = {str(m.get("rule", {}).get("name")): str(m.get("rule", {}).get("level"))
+                for m in matches}
+    out: dict[str, list[str]] = {}
+    for a in alerts:
+        if not a.rule.get("escalates"):
+            continue  # only rules that say so: outranking is otherwise not news
+        same = [r for r in a.related_rules if level_of.get(r) == a.level]
+        if same:
+            out[str(a.rule.get("name") or a.rule.get("id") or "?")] = same
+    return out

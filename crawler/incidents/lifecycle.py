@@ -65,14 +65,16 @@ def reset(inc: Incident) -> None:
     inc.claimed_size = inc.first_seen = inc.last_seen = None
 
 
-def outranking(before_rules: Iterable[str], evidence: Iterable[Evidence]) -> dict[str, list[str]]:
-    """New rules that outrank a rule the incident already had: {new rule: [outranked rules]}."""
+def outranking(before_rules: Iterable[str], evidence: Iterable[Evidence],
+               level: str | None) -> dict[str, list[str]]:
+    """New rules at the incident's level that outrank a same-level rule it already had:
+    {new rule: [outranked rules]}."""
     had = set(before_rules)
     out: dict[str, list[str]] = {}
     for ev in evidence:
         for rule, narrower in ev.outranks.items():
             hit = sorted(set(narrower) & had)
-            if rule not in had and rule not in ev.ignored and hit:
+            if rule not in had and rule not in ev.ignored and hit and ev.levels.get(rule) == level:
                 out[rule] = sorted(set(out.get(rule, [])) | set(hit))
     return out
 
@@ -124,7 +126,7 @@ def add_evidence(inc: Incident, ev: Evidence, new_nirs: int, now: str,
                                   "false-positive", now)
         events.append(Event(now, "reopened", note=inc.status_note,
                             data={"from": "false-positive", "to": "open", "rules": fresh}))
-    events.extend(_after_level_change(inc, before, now, outranking(before_rules, [ev])))
+    events.extend(_after_level_change(inc, before, now, outranking(before_rules, [ev], before)))
     return events
 
 
@@ -139,7 +141,7 @@ def refold(inc: Incident, evidence: Iterable[Evidence], nir_distinct: int, now: 
     inc.nir_distinct = nir_distinct
     inc.title = make_title(inc)
     inc.updated = now
-    return _after_level_change(inc, before, now, outranking(before_rules, evidence))
+    return _after_level_change(inc, before, now, outranking(before_rules, evidence, before))
 
 
 def _set(inc: Incident, status: str, by: str, note: str, now: str) -> None:

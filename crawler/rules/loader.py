@@ -45,6 +45,7 @@ class LoadedRule:
                       (list(r.author) if isinstance(r.author, list) else []),
             "tags": list(r.tags), "references": list(r.references),
             "version": str(r.modified or r.date or ""), "status": r.status, "ruleset": self.ruleset,
+            **({"escalates": True} if r.escalates else {}),
         }
 
 

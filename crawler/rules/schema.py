@@ -101,6 +101,11 @@ class Rule(BaseModel):
         default_factory=list,
         description="names of rules this one outranks: when both fire on one post, only this "
                     "rule alerts and lists theirs as related (one incident, one alert)")
+    escalates: bool = Field(
+        default=False,
+        description="with supersedes: when this rule fires in a thread whose incident already "
+                    "has a rule it supersedes at the same level, the incident escalates (e.g. a "
+                    "ransomware victim's countdown turning into 'published')")
     detection: Detection
     tests: Tests = Field(default_factory=Tests)
 

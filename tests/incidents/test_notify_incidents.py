@@ -87,3 +87,37 @@ def test_growth_rule_notifies_at_each_factor_and_never_for_a_false_positive():
     inc.status = "false-positive"
     inc.nir_distinct = 10_000
     assert decide(inc, [Event("t", "escalated")], created=False) is None
+
+
+def test_nir_growth_by_the_configured_factor_notifies_once_on_real_channels(
+        lab, tmp_path, webhook_server):  # noqa: F811
+    """A thread whose distinct NIRs grow x10 gets one "more patients exposed" notice (throttle
+    off so it goes out at once); growth below the factor sends nothing."""
+    hook_port, hooks = webhook_server
+    cfg = write_config(
+        tmp_path / "darkwatch.yml", [lab.forum_config("phpbb")],
+        rules={"paths": [str(REPO / "rules")]},
+        alerts={"channels": [f"json://127.0.0.1:{hook_port}/hook"], "min_level": "critical",
+                "throttle": "0", "notify": "incident", "incident_growth": 10})
+    _crawl(cfg)
+    first = hooks.wait_for(1, timeout=60)
+    assert first
+    incidents = _incidents(cfg)
+    small = min((i for i in incidents if i["level"] == "critical" and i["nir_distinct"] >= 1),
+                key=lambda i: i["nir_distinct"])
+    n = small["nir_distinct"]
+    truth = _thread_truth(lab.public_truth("phpbb"))
+    tid = truth[small["thread_url"]]["id"]
+    time_settled = len(hooks.items)
+    # Below the factor: more NIRs, no notice.
+    lab.server.add_post(tid, "data_broker", "encore quelques lignes : " + " ; ".join(nirs(n, seed=71)))
+    _crawl(cfg)
+    assert len(hooks.items) == time_settled
+    # Past x10 of the last notified count: exactly one growth notice, about this incident.
+    lab.server.add_post(tid, "data_broker", "le reste du fichier : " + " ; ".join(nirs(10 * n, seed=72)))
+    _crawl(cfg)
+    new = hooks.wait_for(time_settled + 1, timeout=60)[time_settled:]
+    assert len(new) == 1, new
+    msg = new[0]["json"]["title"] + "\n" + new[0]["json"]["message"]
+    assert _ids([msg]) == [small["id"]] and "more patients exposed" in msg
+    assert f"{n + n + 10 * n} distinct NIR(s)" in msg
