@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from crawler.alerts.channels import Channel, validate_channels
@@ -70,20 +70,7 @@ class Notifier:
                 log.exception("alert %s: notification failed", getattr(alert, "id", "?"))
 
     def _one(self, alert: Alert) -> None:
-        if not at_least(alert.level, self.cfg.min_level):
-            self.stats["below_level"] += 1
-            return
-        decision, held = self.state.decide(alert) if self.state else ("send", 0)
-        if decision != "send":
-            self.stats[decision] += 1
-            return
-        if self.cfg.digest and self.state is not None:  # no state file: send now rather than lose it
-            self.state.enqueue(alert, held)
-            self.stats["queued_digest"] += 1
-            return
-        title, body = format_alert(alert, held, self.cfg.kibana_url)
-        self._broadcast(title, body, notify_type(alert.level))
-        self.stats["sent"] += 1
+        self._decide_and_send(alert, lambda held: format_alert(alert, held, self.cfg.kibana_url))
 
     def notify_incident(self, incident: Any, why: str, related: Sequence[dict] = ()) -> None:
         """One notice for an incident that was created, escalated or grew; never raises.
@@ -95,22 +82,28 @@ class Notifier:
 
         try:
             alert = as_alert(incident, why)
-            if not at_least(alert.level, self.cfg.min_level):
-                self.stats["below_level"] += 1
-                return
-            decision, held = self.state.decide(alert) if self.state else ("send", 0)
-            if decision != "send":
-                self.stats[decision] += 1
-                return
-            if self.cfg.digest and self.state is not None:
-                self.state.enqueue(alert, held)
-                self.stats["queued_digest"] += 1
-                return
-            title, body = format_incident(incident, why, related, held, self.cfg.kibana_url)
-            self._broadcast(title, body, notify_type(alert.level))
-            self.stats["sent"] += 1
+            self._decide_and_send(alert, lambda held: format_incident(
+                incident, why, related, held, self.cfg.kibana_url))
         except Exception:
             log.exception("incident %s: notification failed", getattr(incident, "id", "?"))
+
+    def _decide_and_send(self, alert: Alert, render: Callable[[int], tuple[str, str]]) -> None:
+        """Level filter, throttle, digest queue, then the channels: one path for alerts and
+        incidents (``render(held_back)`` gives the title and body)."""
+        if not at_least(alert.level, self.cfg.min_level):
+            self.stats["below_level"] += 1
+            return
+        decision, held = self.state.decide(alert) if self.state else ("send", 0)
+        if decision != "send":
+            self.stats[decision] += 1
+            return
+        if self.cfg.digest and self.state is not None:  # no state file: send now rather than lose it
+            self.state.enqueue(alert, held)
+            self.stats["queued_digest"] += 1
+            return
+        title, body = render(held)
+        self._broadcast(title, body, notify_type(alert.level))
+        self.stats["sent"] += 1
 
     def _broadcast(self, title: str, body: str, ntype: str) -> list:
         return [ch.submit(title, body, ntype) for ch in self.channels]
