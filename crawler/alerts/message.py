@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 
-from crawler.alerts.scrub import clean, scrub
+from crawler.alerts.scrub import clean, scrub, scrub_keeping
 from crawler.alerts.throttle import Pending
 from crawler.model import Alert
 from crawler.vocabulary import level_rank
@@ -71,7 +71,7 @@ def format_alert(alert: Alert, held_back: int = 0, kibana_url: str | None = None
     if link:
         lines.append(f"Kibana: {link}")
     lines.append(f"Alert id: {alert.id} (triage: darkwatch alerts ack|close|false-positive {alert.id})")
-    return scrub(title), scrub("\n".join(lines))
+    return scrub(title), scrub_keeping("\n".join(lines), [alert.id])
 
 
 def _pending_line(p: Pending) -> str:
@@ -117,4 +117,4 @@ def format_digest(
         lines.extend(_pending_line(p) for p in pending[:MAX_DIGEST_ITEMS])
         if len(pending) > MAX_DIGEST_ITEMS:
             lines.append(f"... and {len(pending) - MAX_DIGEST_ITEMS} more thread(s)")
-    return scrub(title), scrub("\n".join(lines))
+    return scrub(title), scrub_keeping("\n".join(lines), [a.id for a, _ in ordered[:MAX_DIGEST_ITEMS]])

@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from crawler.alerts.scrub import clean, scrub
+from crawler.alerts.scrub import clean, scrub, scrub_keeping
 from crawler.incidents.model import Event, Incident, level_rank
 from crawler.model import Alert
 
@@ -88,4 +88,4 @@ def format_incident(inc: Incident, why: str, related: Sequence[dict[str, Any]] =
         lines.append(f"Kibana: {kibana_url.replace('{id}', inc.id)}")
     lines.append(f"Incident id: {inc.id} (darkwatch incidents show {inc.id}; "
                  "ack|close|false-positive to triage)")
-    return scrub(title), scrub("\n".join(lines))
+    return scrub(title), scrub_keeping("\n".join(lines), [inc.id])
