@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 import ahocorasick
 import re2
 
-from crawler.rules import nirfast
+from crawler.rules import nirbulk, nirfast
 from crawler.rules.loader import LoadedRule
 from crawler.rules.mask import mask_generic
+from crawler.rules.nir import mask_canonical
 from crawler.rules.normalize import fold, fold_keyword, is_word_char, word_bounded
 from crawler.rules.re2_options import RE2_OPTIONS
 from crawler.rules.schema import Pattern
@@ -56,6 +57,8 @@ def _char_offsets(data: bytes, text: str, offsets: set[int]) -> dict[int, int]:
     """Byte offsets (at character boundaries) of UTF-8 ``data`` -> character offsets."""
     if len(data) == len(text):
         return {o: o for o in offsets}
+    if len(offsets) > 256:  # a dump window: count continuation bytes in bulk (numpy)
+        return nirbulk.char_offsets(data, offsets)
     out: dict[int, int] = {}
     last_b = last_c = 0
     for b in sorted(offsets):
@@ -88,6 +91,8 @@ class Matcher:
     def __init__(self, keep_values: bool = True) -> None:
         # keep_values=False: hits do not keep the clear matched text (big dumps, no reveal).
         self.keep_values = keep_values
+        # lean: a summary only (no match is printed): NIR hits carry no masked form
+        self.lean = False
         self.patterns: list[_Compiled] = []
         self._by_key: dict[tuple, int] = {}
         self._automata: dict[tuple[bool, bool], ahocorasick.Automaton] = {}
@@ -149,16 +154,16 @@ class Matcher:
         hits: dict[int, list[Hit]] = defaultdict(list)
         if not text:
             return hits
+        data = text.encode("utf-8", "replace")
         for mode, automaton in self._automata.items():
-            self._scan_keywords(text, mode, automaton, hits, limit)
+            self._scan_keywords(text, mode, automaton, hits, limit, data)
         if self._regexes or self._detectors:
-            data = text.encode("utf-8", "replace")
             self._scan_bytes(text, data, hits, limit, window)
         return hits
 
     def _scan_keywords(self, text: str, mode: tuple[bool, bool], automaton, hits,
-                       limit: int | None) -> None:
-        folded = fold(text, *mode)
+                       limit: int | None, data: bytes | None = None) -> None:
+        folded = fold(text, *mode, utf8=data)
         ft = folded.text
         n = len(ft)
         # the hot loop of a dump scan: ASCII neighbours are looked up in a set, offsets map
@@ -210,28 +215,18 @@ class Matcher:
                 for m in rx.finditer(data, to_b(max(pos, starts.get(pid, 0))), bend):
                     if m.end() > m.start():
                         raw.append((pid, m.start(), m.end(), validator, None))
-        full = bodies = None
-        for pid, name in self._detectors:
-            if full is None:  # one Hyperscan pass finds both (crawler.rules.nirfast)
-                if any(d == "fr-nir-body" for _p, d in self._detectors):
-                    full, bodies = nirfast.find_both(data)
-                else:
-                    full = nirfast.find(data)
-            # keyless bodies count only when they are not part of a full NIR
-            found = full if name == "fr-nir" else _outside(bodies, full)
-            raw.extend((pid, s, e, None, n) for s, e, n in found)
+        if self._detectors:
+            self._scan_detectors(text, data, hits, limit)
         if not raw:
             return
         ascii_ = len(data) == len(text)  # byte offsets are character offsets
         conv = None if ascii_ else _char_offsets(data, text, {o for r in raw for o in (r[1], r[2])})
-        for pid, bs, be, validator, found_nir in raw:
+        for pid, bs, be, validator, _n in raw:
             if limit is not None and len(hits[pid]) >= limit:
                 continue
             s, e = (bs, be) if ascii_ else (conv[bs], conv[be])
             value = text[s:e]
-            if found_nir is not None:
-                canonical, masked = found_nir.canonical, found_nir.masked
-            elif validator:
+            if validator:
                 res = VALIDATORS[validator](value)
                 if res is None:
                     continue
@@ -240,6 +235,41 @@ class Matcher:
                 canonical = value
                 masked = mask_generic(value) if self.patterns[pid].mask else value
             hits[pid].append(Hit(s, e, canonical, masked, value if self.keep_values else ""))
+
+
+    def _scan_detectors(self, text: str, data: bytes, hits, limit: int | None) -> None:
+        """NIR hits, built in one pass per detector (a dump window holds thousands)."""
+        full = bodies = None
+        keep, lean = self.keep_values, self.lean
+        for pid, name in self._detectors:
+            if full is None:  # one Hyperscan pass finds both (crawler.rules.nirfast)
+                if any(d == "fr-nir-body" for _p, d in self._detectors):
+                    full, bodies = nirfast.find_both(data)
+                else:
+                    full = nirfast.find_both(data)[0]
+            # keyless bodies count only when they are not part of a full NIR
+            found = full if name == "fr-nir" else _outside(bodies or [], full)
+            bucket = hits[pid]
+            if limit is not None:
+                found = found[:max(0, limit - len(bucket))]
+            if not found:
+                continue
+            if len(data) == len(text):  # byte offsets are character offsets
+                spans = [(s, e) for s, e, _n in found]
+            else:
+                conv = _char_offsets(data, text, {o for s, e, _n in found for o in (s, e)})
+                spans = [(conv[s], conv[e]) for s, e, _n in found]
+            # the third item is a Nir, or the canonical string of a bulk-settled NIR
+            canon = [n if type(n) is str else n.canonical for _s, _e, n in found]
+            if lean:
+                masked: list[str] = [""] * len(found)
+            else:
+                masked = [mask_canonical(n) if type(n) is str else n.masked for _s, _e, n in found]
+            rows = zip(spans, canon, masked, strict=True)
+            if keep:
+                bucket.extend(Hit(s, e, c, m, text[s:e]) for (s, e), c, m in rows)
+            else:
+                bucket.extend(Hit(s, e, c, m, "") for (s, e), c, m in rows)
 
 
 @dataclass(slots=True)

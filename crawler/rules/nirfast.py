@@ -15,8 +15,9 @@ and macOS only) the RE2 path is used as is.
 from __future__ import annotations
 
 import threading
+from operator import itemgetter
 
-from crawler.rules import nir
+from crawler.rules import nir, nirbulk
 
 try:  # optional: wheels for common platforms only; RE2 alone is exact, just slower
     import hyperscan
@@ -41,6 +42,7 @@ _SPACED_NIR = b"0 00 00 00 000 000 00"
 _SPACED_BODY = b"0 00 00 00 000 000"
 _WORD = nir._WORD
 
+BULK_MIN = 64 << 10  # bytes: below this (a forum post) numpy's per-call cost is not repaid
 _local = threading.local()
 _db = None
 if hyperscan is not None:
@@ -88,15 +90,28 @@ def find(data: bytes) -> list[tuple[int, int, nir.Nir]]:
     """Same result as :func:`crawler.rules.nir.find`, faster on dumps."""
     if _db is None or not data:
         return nir.find(data)
-    return _find(data, _ends(data)[0])
+    full, _bodies = find_both(data)
+    return [(s, e, nir.from_canonical(n) if type(n) is str else n) for s, e, n in full]
 
 
 def find_both(data: bytes) -> tuple[list, list]:
-    """(``nir.find(data)``, ``nir.find_bodies(data)``) with one Hyperscan pass."""
+    """(``nir.find(data)``, ``nir.find_bodies(data)``) with one Hyperscan pass.
+
+    A NIR of the first list is a :class:`crawler.rules.nir.Nir`, or, when it was written as 15
+    plain digits between delimiters and settled in bulk (:mod:`crawler.rules.nirbulk`), its
+    canonical string: building a tuple per NIR would cost as much as finding it."""
     if _db is None or not data:
         return nir.find(data), nir.find_bodies(data)
+    settled: list = []
+    if len(data) >= BULK_MIN:
+        settled, data = nirbulk.settle_plain(data)
     full, body = _ends(data)
-    return _find(data, full), _find_bodies(data, body)
+    found = _find(data, full)
+    if settled:
+        settled.extend(found)
+        settled.sort(key=itemgetter(0))  # two sorted runs: timsort merges them in one pass
+        found = settled
+    return found, _find_bodies(data, body)
 
 
 def _find(data: bytes, ends: list[int]) -> list:

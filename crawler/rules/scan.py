@@ -274,6 +274,8 @@ class Scanner:
         # away from the window edges (EDGE)
         self.overlap = max(OVERLAP, max_within + 512)
         self.regex_pids = {pid for pid, _rx, _v in ruleset.matcher._regexes}
+        if render is None:
+            ruleset.matcher.lean = True  # no match is printed: NIR hits need no masked form
 
     # ---- windows -----------------------------------------------------------------------------
     def _windows(self, fh, st: FileStat) -> Iterator[tuple[int, str, bool]]:

@@ -278,8 +278,9 @@ class Scope:
                 self.depts.update(map(_DEPT, canon))
                 if len(self.samples) < MAX_SAMPLES:
                     for h in hs:
-                        if h.masked not in self.samples and len(self.samples) < MAX_SAMPLES:
-                            self.samples.append(h.masked)
+                        masked = h.masked or nir.mask_canonical(h.canonical)  # lean hits
+                        if masked not in self.samples and len(self.samples) < MAX_SAMPLES:
+                            self.samples.append(masked)
         for i, (pids, counter) in enumerate(((self.lab_pids, self.labs),
                                              (self.vendor_pids, self.vendors))):
             hs = [h for pid in pids for h in owned.get(pid, ())]
