@@ -47,6 +47,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--html", metavar="FILE",
                    help="also write the scope report as one self-contained HTML page with charts "
                         "(for a data-protection officer's breach notification)")
+    p.add_argument("--incident", metavar="ID",
+                   help="attach the dump's scope and the keyed fingerprints of its NIRs to this "
+                        "incident (id or unique prefix) in the store of --config: incidents "
+                        "sharing those people are linked")
+    p.add_argument("--config", "-c", default="darkwatch.yml", metavar="FILE",
+                   help="with --incident: the store and fingerprint key (default: ./darkwatch.yml)")
     p.set_defaults(handler=run)
 
 
@@ -139,10 +145,19 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_CONFIG
         rules = [r for r in rules if r.rule.name in set(args.rule)]
     ruleset = RuleSet(rules, keep_values=args.reveal)
-    key = resolve_key(None, ephemeral_ok=True)
+    target = None
+    if args.incident:  # checked before any work: a wrong id or key is said at once
+        target = _incident_target(args)
+        if isinstance(target, int):
+            return target
+        key = target.key
+    else:
+        key = resolve_key(None, ephemeral_ok=True)
     ev = Evaluator(key, reveal=args.reveal)
     out = sys.stdout
     scope = Scope(ruleset)
+    if target is not None:
+        scope.on_nirs = target.fingerprints.add
 
     files: list[tuple[str, str | None]] = []
     for raw in args.paths:
@@ -165,7 +180,8 @@ def run(args: argparse.Namespace) -> int:
             out.write("".join(lines))
 
     scanner = Scanner(ruleset, render, write, want_lines=fmt == "text",
-                      observe=scope.observe if summary or args.html else None, progress=progress)
+                      observe=scope.observe if summary or args.html or target else None,
+                      progress=progress)
     status = EXIT_OK
     t0 = time.monotonic()
     try:
@@ -193,6 +209,12 @@ def run(args: argparse.Namespace) -> int:
                 scope.add_file(scanner.current)
         if progress:
             progress.clear()
+        attached = None
+        if target is not None:
+            attached = _attach(target, scope.to_dict(time.monotonic() - t0))
+            if isinstance(attached, int):
+                status = attached if status == EXIT_OK else status
+                attached = None
         if args.html:
             from crawler.rules.report_html import render_html
 
@@ -200,6 +222,8 @@ def run(args: argparse.Namespace) -> int:
                 fh.write(render_html(scope.to_dict(time.monotonic() - t0)))
         if summary:
             d = scope.to_dict(time.monotonic() - t0)
+            if attached is not None:
+                d["incident"] = attached
             if fmt == "json":
                 out.write(json.dumps(d, ensure_ascii=False) + "\n")
             else:
@@ -213,7 +237,96 @@ def run(args: argparse.Namespace) -> int:
         os.dup2(devnull, out.fileno())
         os.close(devnull)
         return EXIT_PIPE
+    finally:
+        if target is not None:
+            target.close()
     return status
+
+
+class _Target:
+    """The incident a scan attaches to (``--incident``): its store, id and key, and the
+    fingerprints gathered so far."""
+
+    def __init__(self, cfg, store, inc_id: str, key: bytes) -> None:
+        from crawler.incidents.dumps import DumpFingerprints
+
+        self.cfg, self.store, self.inc_id, self.key = cfg, store, inc_id, key
+        self.fingerprints = DumpFingerprints(key)
+
+    def close(self) -> None:
+        self.fingerprints.close()
+        self.store.close()
+
+
+def _incident_target(args: argparse.Namespace) -> _Target | int:
+    from crawler.cli._common import load_or_exit
+    from crawler.incidents.sqlite import IncidentNotFound
+    from crawler.rules.fingerprint import FingerprintKeyMissing, resolve_key
+    from crawler.sinks import open_state
+
+    cfg = load_or_exit(args.config)
+    try:  # the deployment's key: fingerprints under a throw-away key would link nothing
+        key = resolve_key(cfg.rules.fingerprint_key, ephemeral_ok=False,
+                          key_file=cfg.rules.fingerprint_key_file)
+    except FingerprintKeyMissing as exc:
+        print(f"error: --incident: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    store = open_state(cfg)  # a damaged store: StoreError, one line from main()
+    try:
+        inc_id = store.incidents.resolve(args.incident)
+        inc = store.incidents.get(inc_id)
+        if inc is not None and inc.merged_into:
+            raise IncidentNotFound(f"incident {inc_id} was merged into {inc.merged_into}: "
+                                   "attach the dump to that one")
+    except IncidentNotFound as exc:
+        store.close()
+        print(f"error: --incident: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    return _Target(cfg, store, inc_id, key)
+
+
+def _attach(target: _Target, d: dict) -> dict | int:
+    """Attach the scope to the incident (not after Ctrl-C: a partial scope would understate it);
+    returns what the summary shows, or an exit code."""
+    import getpass
+
+    from crawler.cli.incidents import _publish
+    from crawler.sinks.base import StoreError
+
+    if d["partial"]:
+        print(f"not attached to incident {target.inc_id}: the scan was interrupted (run it again "
+              "to the end)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    files = [f["path"] for f in d["files"]]
+    scope = {"files": files[:20], "files_total": len(files), "bytes": d["bytes"],
+             "records": d["records"], "nir_distinct": d["nir_distinct"],
+             "nir_distinct_exact": d["nir_distinct_exact"], "health_fields": d["health_fields"],
+             "columns": [f"{c['name']}:{c['kind']}" for c in d["columns"][:40]],
+             "labs": dict(list(d["labs"].items())[:20]),
+             "vendors": dict(list(d["vendors"].items())[:20]), "rules": sorted(d["rules"])}
+    if any("error" in f for f in d["files"]):
+        scope["files_with_errors"] = [f["path"] for f in d["files"] if "error" in f][:20]
+    try:
+        by = getpass.getuser()
+    except (KeyError, OSError):
+        by = "unknown"
+    try:
+        inc, new, events = target.store.incidents.attach_dump(
+            target.inc_id, target.fingerprints.batches(), scope, by)
+    except StoreError as exc:
+        print(f"error: not attached to incident {target.inc_id}: {exc}", file=sys.stderr)
+        return ExitCode.STORE_WRITE
+    linked = [e.data for e in events if e.kind == "linked"]
+    _publish(target.cfg, target.store, [inc.id, *(x["incident"] for x in linked)])
+    total = next(e.data["fingerprints"] for e in events if e.kind == "dump")
+    print(f"attached to incident {inc.id}: {total:,} NIR fingerprints ({new:,} new to it); it now "
+          f"counts {inc.nir_distinct:,} distinct NIRs"
+          + "".join(f"; linked to incident {x['incident']} ({x['forum']}, "
+                    f"{x['shared_fingerprints']:,} shared)" for x in linked), file=sys.stderr)
+    return {"id": inc.id, "fingerprints": total, "fingerprints_new": new,
+            "nir_distinct": inc.nir_distinct,
+            "linked": [{"id": x["incident"], "forum": x["forum"],
+                        "shared_fingerprints": x["shared_fingerprints"]} for x in linked]}
 
 
 def _scan_sources(scanner, scope, path: str):

@@ -33,7 +33,7 @@ class Event:
     """One line of an incident's history."""
 
     at: str
-    kind: str  # created | evidence | escalated | reopened | status | linked | merged | suppressed
+    kind: str  # created | evidence | escalated | reopened | status | linked | merged | suppressed | dump
     by: str = "darkwatch"
     note: str = ""
     data: dict[str, Any] = field(default_factory=dict)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -142,16 +142,25 @@ def _add_sets(db: sqlite3.Connection, inc_id: str, ev: Evidence) -> int:
     return max(cur.rowcount, 0)
 
 
-def _link(db: sqlite3.Connection, inc: Incident, fps: Sequence[str], now: str) -> list[Event]:
-    """Announce, once per pair, incidents that now share NIR fingerprints with ``inc``."""
-    shared: dict[str, int] = {}
+def _shared(db: sqlite3.Connection, inc_id: str, fps: Sequence[str],
+            into: dict[str, int] | None = None) -> dict[str, int]:
+    """Other incidents holding any of ``fps``: incident id -> how many of them."""
+    shared = into if into is not None else {}
     for i in range(0, len(fps), _CHUNK):
         part = fps[i:i + _CHUNK]
         for other, n in db.execute(
                 f"SELECT incident_id, COUNT(*) FROM incident_fingerprints WHERE fingerprint IN"
                 f" ({','.join('?' * len(part))}) AND incident_id != ? GROUP BY incident_id",
-                (*part, inc.id)):
+                (*part, inc_id)):
             shared[other] = shared.get(other, 0) + n
+    return shared
+
+
+def _link(db: sqlite3.Connection, inc: Incident, fps: Sequence[str], now: str,
+          shared: dict[str, int] | None = None) -> list[Event]:
+    """Announce, once per pair, incidents that now share NIR fingerprints with ``inc``."""
+    if shared is None:
+        shared = _shared(db, inc.id, fps)
     events = []
     for other_id, n in sorted(shared.items()):
         if other_id in inc.linked:
@@ -389,6 +398,36 @@ class IncidentStore:
             _log(db, keep_id, events)
             _log(db, gone_id, [gone_event])
         return keep
+
+    def attach_dump(self, inc_id: str, batches: Iterable[Sequence[str]], scope: dict[str, Any],
+                    by: str) -> tuple[Incident, int, list[Event]]:
+        """Add a dump's NIR fingerprints (``batches`` of distinct keyed fingerprints) and its scope
+        to an incident, in one transaction: the incident's NIR count grows by the new ones,
+        incidents sharing them are linked (both ways), and a ``dump`` event keeps the scope.
+        Returns (incident, fingerprints new to it, events)."""
+        now = utcnow_iso()
+        with self.store._tx() as db:
+            inc = _load(db, inc_id)
+            if inc is None:
+                raise IncidentNotFound(f"no incident {inc_id!r}")
+            if inc.merged_into:
+                raise IncidentNotFound(f"incident {inc_id} was merged into {inc.merged_into}: "
+                                       "attach the dump to that one")
+            new = total = 0
+            shared: dict[str, int] = {}
+            for fps in batches:
+                total += len(fps)
+                _shared(db, inc_id, fps, shared)
+                cur = db.executemany("INSERT OR IGNORE INTO incident_fingerprints VALUES (?, ?)",
+                                     [(inc_id, fp) for fp in fps])
+                new += max(cur.rowcount, 0)
+            event = Event(now, "dump", by=by, data={**scope, "fingerprints": total,
+                                                    "fingerprints_new": new})
+            events = [event, *_link(db, inc, [], now, shared)]
+            events += lifecycle.refold(inc, list(_evidence(db, inc_id)), _nir_count(db, inc_id), now)
+            _save(db, inc)
+            _log(db, inc_id, events)
+        return inc, new, events
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Open incidents per level and all incidents per status (summaries)."""

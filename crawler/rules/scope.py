@@ -14,6 +14,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
 
@@ -263,6 +264,8 @@ class Scope:
         self.columns: list[dict[str, str]] = []
         self.rules: dict[str, dict[str, int]] = {}
         self.partial = False
+        # fed each window's valid NIRs (canonical) when they must be fingerprinted (--incident)
+        self.on_nirs: Callable[[list[str]], None] | None = None
         self._reach = [-1, -1]  # end of the last name counted (labs, vendors) in this file
 
     def observe(self, base: int, owned: dict[int, list[Hit]]) -> None:
@@ -273,6 +276,8 @@ class Scope:
                 self.nir_matches += len(hs)
                 canon = [h.canonical for h in hs]
                 self.nirs.add_many(canon)
+                if self.on_nirs is not None:
+                    self.on_nirs(canon)
                 self.sexes.update(map(_SEX, canon))  # C-level slicing and counting
                 self.years.update(map(_YEAR, canon))
                 self.depts.update(map(_DEPT, canon))
