@@ -14,8 +14,11 @@ import os
 import sys
 import time
 
-from crawler.cli._common import EXIT_CONFIG, EXIT_OK
 from crawler.exitcodes import ExitCode
+
+# not from crawler.cli._common: that imports the config models, which a scan without
+# --incident never needs (a dump triage starts in a third of a second)
+EXIT_OK, EXIT_CONFIG = ExitCode.OK, ExitCode.CONFIG
 
 EXIT_INTERRUPTED = ExitCode.INTERRUPTED
 EXIT_PIPE = ExitCode.PIPE
@@ -110,7 +113,7 @@ def _input_problem(path: str) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crawler.config.loader import SHIPPED_RULES
+    from crawler.rules import SHIPPED_RULES
     from crawler.rules.engine import RuleSet
     from crawler.rules.errors import RuleError
     from crawler.rules.fingerprint import resolve_key

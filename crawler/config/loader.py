@@ -13,12 +13,8 @@ from pydantic_core import ErrorDetails
 from crawler.config.models import Config
 from crawler.config.rules import KEY_FILE_NAME
 from crawler.problems import Problem
+from crawler.rules import SHIPPED_RULES  # noqa: E402 - re-exported: the default rules.paths
 from crawler.yamlpos import LocatedDoc, YamlError, load_documents, read_text
-
-# The rule packs shipped with darkwatch: used when the config names no rule paths.
-# The shipped packs: crawler/rulepacks is a symlink to the top-level rules/ in a checkout and the
-# copied files in an installed wheel; resolved so messages name rules/... in a checkout.
-SHIPPED_RULES = (Path(__file__).resolve().parents[1] / "rulepacks").resolve()
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
