@@ -21,7 +21,7 @@ darkwatch rules lint rules/ || status=1
 darkwatch rules test rules/ || status=1
 
 echo "==> pytest" >&2
-python -m pytest "$@"
+python -m pytest --durations=25 "$@"
 rc=$?
 if [ $rc -eq 5 ]; then
   echo "error: pytest collected no tests; that is a failure, not a pass" >&2

@@ -49,8 +49,7 @@ class _Compiled:
 
 
 def _pattern_key(p: Pattern) -> tuple:
-    return (tuple(p.keywords or ()), p.regex, p.detector, p.validator, p.case, p.accents, p.word,
-            "case" in p.model_fields_set)
+    return (tuple(p.keywords or ()), p.regex, p.detector, p.validator, p.case, p.accents, p.word)
 
 
 def _char_offsets(data: bytes, text: str, offsets: set[int]) -> dict[int, int]:
@@ -121,7 +120,7 @@ class Matcher:
                     table[folded].append(entry)
         elif p.regex is not None:
             src = p.regex
-            if "case" in p.model_fields_set and p.case == "insensitive":
+            if p.case == "insensitive":  # the schema's default, as for keywords
                 src = "(?i)" + src
             self._regexes.append((pid, re2.compile(src, _RE2_OPTIONS), p.validator))
         else:

@@ -34,7 +34,9 @@ class Pattern(BaseModel):
     validator: str | None = Field(default=None, description="check each regex match: fr-nir, "
                                   "luhn, iban, fr-siren, fr-siret, imei, fr-finess, fr-rpps, "
                                   "fr-phone, email")
-    case: Literal["insensitive", "sensitive"] = "insensitive"
+    case: Literal["insensitive", "sensitive"] = Field(
+        default="insensitive", description="keywords and regexes: ignore letter case (default); "
+        "'sensitive' for shapes whose case matters (a passport number's capitals)")
     accents: Literal["insensitive", "sensitive"] = "insensitive"
     word: bool = Field(default=True, description="keywords: whole words only")
     mask: bool | None = Field(default=None, description="mask matched values in alerts (default: "

@@ -141,3 +141,18 @@ patterns:
 """)
     text = "Élodie Zoëlle ✓ 𝔘𝔫𝔦 n° 185057800608491"
     assert hits(rs, text) == [("word", "Zoëlle"), ("nir", "185057800608491")]
+
+
+def test_a_regex_without_case_ignores_case_as_the_schema_says(tmp_path):
+    """Defect: the schema's default ``case: insensitive`` was applied to keywords only, so
+    ``regex: 'secret'`` did not match "SECRET"."""
+    rs = ruleset(tmp_path, """
+fields: [text]
+patterns:
+  plain: {regex: 'secret\\d+'}
+  strict: {regex: 'TOP\\d+', case: sensitive}
+condition: plain or strict
+""")
+    assert hits(rs, "the SECRET42 file") == [("plain", "SECRET42")]
+    assert hits(rs, "top42 only") == []
+    assert hits(rs, "TOP42 only") == [("strict", "TOP42")]
