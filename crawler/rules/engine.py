@@ -6,7 +6,8 @@
 * Regexes: RE2 (linear time, no backtracking on hostile input). An ``RE2::Set`` tells which
   regexes match at all; only those are run again for offsets. Text is encoded to UTF-8 once per
   document (google-re2 would re-encode a ``str`` on every call) and byte offsets mapped back.
-* Detectors: built-in identifier finders (``fr-nir``) over the same UTF-8 bytes.
+* Detectors: the built-in identifier finders registered in :mod:`crawler.rules.detectors`
+  (``fr-nir``...), over the same UTF-8 bytes.
 
 Identical patterns shared by several rules (the NIR detector used by three rules) run once.
 """
@@ -16,14 +17,15 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import ahocorasick
 import re2
 
-from crawler.rules import nirbulk, nirfast
+from crawler.rules import nirbulk
+from crawler.rules.detectors import DETECTORS, Detector
 from crawler.rules.loader import LoadedRule
 from crawler.rules.mask import mask_generic
-from crawler.rules.nir import mask_canonical
 from crawler.rules.normalize import fold, fold_keyword, is_word_char, word_bounded
 from crawler.rules.re2_options import RE2_OPTIONS
 from crawler.rules.schema import Pattern
@@ -67,20 +69,6 @@ def _char_offsets(data: bytes, text: str, offsets: set[int]) -> dict[int, int]:
     return out
 
 
-def _outside(items: list, spans: list) -> list:
-    """``items`` that overlap none of the sorted, disjoint ``spans`` (both (start, end, ...))."""
-    starts = [s[0] for s in spans]
-    out = []
-    for it in items:
-        k = bisect_right(starts, it[0]) - 1
-        if k >= 0 and spans[k][1] > it[0]:
-            continue
-        if k + 1 < len(spans) and spans[k + 1][0] < it[1]:
-            continue
-        out.append(it)
-    return out
-
-
 _ASCII_BREAKS = frozenset(chr(c) for c in range(128) if not chr(c).isalnum())
 
 
@@ -98,7 +86,7 @@ class Matcher:
         self._kw: dict[tuple[bool, bool], dict[str, list[tuple[int, bool]]]] = defaultdict(dict)
         self._regexes: list[tuple[int, re2._Regexp, str | None]] = []
         self._set: re2.Set | None = None
-        self._detectors: list[tuple[int, str]] = []
+        self._detectors: list[tuple[int, Detector]] = []
         self._masks: list[bool] = []  # per pid: mask the matched text
 
     def add(self, p: Pattern) -> int:
@@ -124,7 +112,7 @@ class Matcher:
                 src = "(?i)" + src
             self._regexes.append((pid, re2.compile(src, _RE2_OPTIONS), p.validator))
         else:
-            self._detectors.append((pid, p.detector or ""))
+            self._detectors.append((pid, DETECTORS[p.detector or ""]))
         return pid
 
     def build(self) -> None:
@@ -237,33 +225,24 @@ class Matcher:
 
 
     def _scan_detectors(self, text: str, data: bytes, hits, limit: int | None) -> None:
-        """NIR hits, built in one pass per detector (a dump window holds thousands)."""
-        full = bodies = None
+        """Detector hits (crawler.rules.detectors), built per detector: a dump window holds
+        thousands of NIRs."""
+        shared: dict[str, Any] = {}
         keep, lean = self.keep_values, self.lean
-        for pid, name in self._detectors:
-            if full is None:  # one Hyperscan pass finds both (crawler.rules.nirfast)
-                if any(d == "fr-nir-body" for _p, d in self._detectors):
-                    full, bodies = nirfast.find_both(data)
-                else:
-                    full = nirfast.find_both(data)[0]
-            # keyless bodies count only when they are not part of a full NIR
-            found = full if name == "fr-nir" else _outside(bodies or [], full)
+        for pid, det in self._detectors:
+            found = det.find(data, shared)
             bucket = hits[pid]
             if limit is not None:
                 found = found[:max(0, limit - len(bucket))]
             if not found:
                 continue
             if len(data) == len(text):  # byte offsets are character offsets
-                spans = [(s, e) for s, e, _n in found]
+                spans = [(s, e) for s, e, _c in found]
             else:
-                conv = _char_offsets(data, text, {o for s, e, _n in found for o in (s, e)})
-                spans = [(conv[s], conv[e]) for s, e, _n in found]
-            # the third item is a Nir, or the canonical string of a bulk-settled NIR
-            canon = [n if type(n) is str else n.canonical for _s, _e, n in found]
-            if lean:
-                masked: list[str] = [""] * len(found)
-            else:
-                masked = [mask_canonical(n) if type(n) is str else n.masked for _s, _e, n in found]
+                conv = _char_offsets(data, text, {o for s, e, _c in found for o in (s, e)})
+                spans = [(conv[s], conv[e]) for s, e, _c in found]
+            canon = [c for _s, _e, c in found]
+            masked = [""] * len(found) if lean else [det.mask(c) for c in canon]
             rows = zip(spans, canon, masked, strict=True)
             if keep:
                 bucket.extend(Hit(s, e, c, m, text[s:e]) for (s, e), c, m in rows)

@@ -8,6 +8,7 @@ semantic ones (condition names, RE2 compilation, validators, duplicate ids) are 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,8 @@ from crawler.problems import Problem
 from crawler.rules.condition import ConditionSyntaxError, Node, parse_condition
 from crawler.rules.errors import RuleError
 from crawler.rules.re2_options import RE2_OPTIONS
-from crawler.rules.schema import DETECTORS, Rule
+from crawler.rules.detectors import DETECTORS
+from crawler.rules.schema import Rule
 from crawler.rules.validators import VALIDATORS
 from crawler.yamlpos import LocatedDoc, YamlError, load_documents, read_text
 
@@ -98,9 +100,43 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc)
 
 
+# Semantic checks on one raw pattern mapping, one function per check (pySigma's rule validators
+# are the model): each returns (the key it is about, the message) or None. They run on the raw
+# mapping, so they report even when the pattern's structure has other defects.
+PatternCheck = Callable[[str, str, dict[str, Any]], "tuple[str, str] | None"]
+
+
+def check_regex(group: str, name: str, pat: dict[str, Any]) -> tuple[str, str] | None:
+    """The regex compiles under RE2 (no backreferences or lookaround)."""
+    if isinstance(pat.get("regex"), str):
+        why = regex_problem(pat["regex"])
+        if why:
+            return "regex", f"detection.{group}.{name}.regex: {why}"
+    return None
+
+
+def check_validator(group: str, name: str, pat: dict[str, Any]) -> tuple[str, str] | None:
+    """The validator is registered (crawler.rules.validators)."""
+    v = pat.get("validator")
+    if v is not None and v not in VALIDATORS:
+        return "validator", f"unknown validator {v!r} (known: {', '.join(sorted(VALIDATORS))})"
+    return None
+
+
+def check_detector(group: str, name: str, pat: dict[str, Any]) -> tuple[str, str] | None:
+    """The detector is registered (crawler.rules.detectors)."""
+    d = pat.get("detector")
+    if d is not None and d not in DETECTORS:
+        return "detector", f"unknown detector {d!r} (known: {', '.join(DETECTORS)})"
+    return None
+
+
+PATTERN_CHECKS: tuple[PatternCheck, ...] = (check_regex, check_validator, check_detector)
+
+
 def _semantic(data: dict[str, Any], base: tuple[Any, ...], doc: LocatedDoc, file: str,
               problems: list[Problem]) -> Node | None:
-    """Checks on the raw rule mapping, so they run even when the structure has other defects."""
+    """Every pattern check on every pattern, then the condition (parsed, for the rule)."""
     det = data.get("detection")
     if not isinstance(det, dict):
         return None
@@ -112,23 +148,17 @@ def _semantic(data: dict[str, Any], base: tuple[Any, ...], doc: LocatedDoc, file
         for pname, pat in pats.items():
             if not isinstance(pat, dict):
                 continue
-            where = (*dpath, group, pname)
-            if isinstance(pat.get("regex"), str):
-                why = regex_problem(pat["regex"])
-                if why:
-                    line, col = doc.where((*where, "regex"))
-                    problems.append(Problem(file, line, col,
-                                                f"detection.{group}.{pname}.regex: {why}"))
-            v = pat.get("validator")
-            if v is not None and v not in VALIDATORS:
-                line, col = doc.where((*where, "validator"))
-                problems.append(Problem(file, line, col, f"unknown validator {v!r} "
-                                            f"(known: {', '.join(sorted(VALIDATORS))})"))
-            d = pat.get("detector")
-            if d is not None and d not in DETECTORS:
-                line, col = doc.where((*where, "detector"))
-                problems.append(Problem(file, line, col, f"unknown detector {d!r} "
-                                            f"(known: {', '.join(DETECTORS)})"))
+            for check in PATTERN_CHECKS:
+                found = check(group, str(pname), pat)
+                if found:
+                    line, col = doc.where((*dpath, group, pname, found[0]))
+                    problems.append(Problem(file, line, col, found[1]))
+    return _condition(det, dpath, doc, file, problems)
+
+
+def _condition(det: dict[str, Any], dpath: tuple[Any, ...], doc: LocatedDoc, file: str,
+               problems: list[Problem]) -> Node | None:
+    """The condition parses and names only declared patterns."""
     names = [str(n) for n in det.get("patterns", {})] if isinstance(det.get("patterns"), dict) else []
     cond = det.get("condition", "any")
     try:

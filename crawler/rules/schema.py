@@ -12,12 +12,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from crawler.rules.detectors import DETECTORS as _DETECTORS
+from crawler.rules.validators import VALIDATORS
 from crawler.vocabulary import Level
 
 FIELDS = ("title", "text", "quoted_text", "author")
 Field_ = Literal["title", "text", "quoted_text", "author"]
 DEFAULT_FIELDS: tuple[Field_, ...] = ("text", "title")
-DETECTORS = ("fr-nir", "fr-nir-body")
+DETECTORS = tuple(_DETECTORS)  # names, from the registry (crawler.rules.detectors)
 UUID_RE = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 
@@ -30,10 +32,10 @@ class Pattern(BaseModel):
                                        description="literal words/phrases, matched with folding")
     regex: str | None = Field(default=None, description="RE2 syntax (no backreferences/lookaround)")
     detector: str | None = Field(default=None, description="built-in identifier finder: "
-                                 + ", ".join(DETECTORS))
-    validator: str | None = Field(default=None, description="check each regex match: fr-nir, "
-                                  "luhn, iban, fr-siren, fr-siret, imei, fr-finess, fr-rpps, "
-                                  "fr-phone, email")
+                                 + "; ".join(f"{d.name} ({d.description})"
+                                             for d in _DETECTORS.values()))
+    validator: str | None = Field(default=None, description="check each regex match: "
+                                  + ", ".join(VALIDATORS))
     case: Literal["insensitive", "sensitive"] = Field(
         default="insensitive", description="keywords and regexes: ignore letter case (default); "
         "'sensitive' for shapes whose case matters (a passport number's capitals)")

@@ -12,7 +12,7 @@ import random
 import pytest
 
 from crawler.rules import nir, nirfast
-from crawler.rules.engine import _outside
+from crawler.rules.detectors import outside as _outside
 from tests.rules.dump_corpus import write_dump
 from tests.rules.nir_corpus import document
 
