@@ -28,7 +28,7 @@ def export(args: argparse.Namespace) -> int:
 
     since = args.since
     if since:
-        from crawler.alerts.duration import parse_iso_utc
+        from crawler.config.duration import parse_iso_utc
 
         try:
             since = parse_iso_utc(since)

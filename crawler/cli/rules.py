@@ -53,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _paths(args: argparse.Namespace) -> list[str]:
-    from crawler.rules import SHIPPED_RULES
+    from crawler.shipped import SHIPPED_RULES
 
     return args.paths or [str(SHIPPED_RULES)]
 

@@ -113,7 +113,6 @@ def _input_problem(path: str) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crawler.rules import SHIPPED_RULES
     from crawler.rules.engine import RuleSet
     from crawler.rules.errors import RuleError
     from crawler.rules.fingerprint import resolve_key
@@ -121,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
     from crawler.rules.post import Evaluator
     from crawler.rules.scan import HIT_SPACING, Scanner, iter_files
     from crawler.rules.scope import Scope, render_text
+    from crawler.shipped import SHIPPED_RULES
 
     mode = _mode(args)
     if isinstance(mode, str):

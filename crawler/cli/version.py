@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
         except PackageNotFoundError:
             print(f"  {dist} (not installed)")
     print(f"  python {platform.python_version()}")
-    from crawler.rules import SHIPPED_RULES
+    from crawler.shipped import SHIPPED_RULES
 
     print(f"shipped rules: {SHIPPED_RULES}")  # the default rules.paths
     return 0

@@ -31,7 +31,7 @@ class AlertsConfig(BaseModel):
     @field_validator("throttle", mode="before")
     @classmethod
     def _duration(cls, v: object) -> str:
-        from crawler.alerts.duration import parse_duration
+        from crawler.config.duration import parse_duration
 
         parse_duration(v)  # type: ignore[arg-type]
         return str(v)

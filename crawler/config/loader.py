@@ -13,7 +13,7 @@ from pydantic_core import ErrorDetails
 from crawler.config.models import Config
 from crawler.config.rules import KEY_FILE_NAME
 from crawler.problems import Problem
-from crawler.rules import SHIPPED_RULES  # noqa: E402 - re-exported: the default rules.paths
+from crawler.shipped import SHIPPED_RULES  # noqa: E402 - re-exported: the default rules.paths
 from crawler.yamlpos import LocatedDoc, YamlError, load_documents, read_text
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from crawler.alerts.duration import parse_duration
+from crawler.config.duration import parse_duration
 
 DEFAULT_EVERY = "1h"
 MIN_EVERY = 1.0  # seconds: below this the daemon would only spawn processes

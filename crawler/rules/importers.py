@@ -287,8 +287,8 @@ def _decoy(name: str) -> str:
 def health_context(pack: str | None = None) -> list[str]:
     """The pack's health-context words (``fr-medical-lab``'s ``context`` pattern): ambiguous
     imported names need one of them nearby, like the pack's own ambiguous names."""
-    from crawler.rules import SHIPPED_RULES
     from crawler.rules.loader import load_rules
+    from crawler.shipped import SHIPPED_RULES
 
     rules, _ = load_rules([pack or str(SHIPPED_RULES)], strict=False)
     for lr in rules:

@@ -19,9 +19,9 @@ from pydantic_core import ErrorDetails
 
 from crawler.problems import Problem
 from crawler.rules.condition import ConditionSyntaxError, Node, parse_condition
+from crawler.rules.detectors import DETECTORS
 from crawler.rules.errors import RuleError
 from crawler.rules.re2_options import RE2_OPTIONS
-from crawler.rules.detectors import DETECTORS
 from crawler.rules.schema import Rule
 from crawler.rules.validators import VALIDATORS
 from crawler.yamlpos import LocatedDoc, YamlError, load_documents, read_text
