@@ -8,6 +8,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY crawler ./crawler
+# Not lab/ (fixture forums, the private Tor lab: a distribution of its own, never in the image).
 # crawler/rulepacks is a symlink to ../rules: the packs must be here for the wheel to carry them.
 COPY rules ./rules
 RUN python -m venv /opt/darkwatch/.venv

@@ -12,7 +12,7 @@ test:
 	scripts/test.sh
 
 lint:
-	.venv/bin/ruff check crawler tests bench
+	.venv/bin/ruff check crawler tests bench lab
 
 bench:
 	scripts/setup.sh
@@ -20,4 +20,4 @@ bench:
 	.venv/bin/python bench/run_all.py
 
 clean:
-	rm -rf .darkwatch build dist *.egg-info demo.db
+	rm -rf .darkwatch build dist *.egg-info lab/*.egg-info lab/build demo.db

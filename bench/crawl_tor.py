@@ -27,9 +27,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from crawler.lab.forum import FixtureForum  # noqa: E402
-from crawler.lab.tornet import LabState, TorLab  # noqa: E402
 from crawler.tor.probe import fetch  # noqa: E402
+from darkwatch_lab.forum import FixtureForum  # noqa: E402
+from darkwatch_lab.tornet import LabState, TorLab  # noqa: E402
 
 
 def page_urls(onion_url: str, n: int) -> list[str]:

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from crawler.rules import nir as nir_mod  # noqa: E402
 from crawler.rules.engine import RuleSet  # noqa: E402
 from crawler.rules.loader import load_rules  # noqa: E402
-from tests.rules.nir_corpus import STYLES, decoy, fmt, random_nir  # noqa: E402
+from tests.support.nir_corpus import STYLES, decoy, fmt, random_nir  # noqa: E402
 
 _TEXT = ("le la les des un une patient patients fichier données santé laboratoire analyse "
          "résultats médecin dossier envoi reçu prix euros bitcoin contact vendeur acheteur "

@@ -26,8 +26,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from crawler.lab.forum import FixtureForum  # noqa: E402
-from crawler.lab.redis_server import RedisServer  # noqa: E402
+from darkwatch_lab.forum import FixtureForum  # noqa: E402
+from darkwatch_lab.redis_server import RedisServer  # noqa: E402
 
 
 def config(base: str, forum: FixtureForum, store: Path, concurrency: int) -> dict:

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.rules.dump_corpus import write_dump, write_hit_dense  # noqa: E402
+from tests.support.dumps import write_dump, write_hit_dense  # noqa: E402
 
 # The baseline, run in its own process so its RSS is its own.
 BASELINE = r'''

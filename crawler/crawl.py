@@ -11,13 +11,22 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawler.config import Config, ForumConfig
+from crawler.context import CrawlContext
 from crawler.exitcodes import ExitCode
 from crawler.locks import ForumLock
 from crawler.netpolicy import direct_refusal
 from crawler.sinks.base import StoreError
+
+if TYPE_CHECKING:
+    from scrapy.settings import Settings
+
+    from crawler.alerts.notify import Notifier
+    from crawler.rules.post import PostRules
+    from crawler.sinks.base import Sink
+    from crawler.sinks.sqlite import SqliteStore
 
 logger = logging.getLogger(__name__)
 
@@ -120,29 +129,44 @@ def select_forums(cfg: Config, names: list[str] | None) -> list[ForumConfig]:
     return forums
 
 
-def forum_settings(cfg: Config, forum: ForumConfig, direct: bool) -> dict[str, Any]:
-    from crawler import settings as base
+def add_components(settings: Settings, key: str, components: dict[Any, int | None]) -> None:
+    """Add components (class or import path -> order) to a component-priority setting such as
+    ``ITEM_PIPELINES``, at ``spider`` priority: the process merges its own settings into the
+    crawler at ``crawl()``, and its defaults must not drop them."""
+    from scrapy.utils.misc import load_object
 
-    s = {k: getattr(base, k) for k in dir(base) if k.isupper()}
-    s.update(
-        DOWNLOAD_DELAY=forum.delay,
-        CONCURRENT_REQUESTS_PER_DOMAIN=forum.concurrency,
-        CONCURRENT_REQUESTS=max(forum.concurrency, 1),
-        DOWNLOAD_TIMEOUT=forum.timeout,
-        CLOSESPIDER_PAGECOUNT=forum.max_pages * 2,  # backstop; the spider's budget comes first
-        DARKWATCH_DIRECT=direct,
-        EXTENSIONS={**base.EXTENSIONS, "crawler.extensions.Progress": 20},
-    )
+    settings.set(key, settings.getdict(key), priority="spider")
+    for component, order in components.items():
+        cls = load_object(component) if isinstance(component, str) else component
+        settings.set_in_component_priority_dict(key, cls, order)
+
+
+def forum_settings(settings: Settings, cfg: Config, forum: ForumConfig, direct: bool) -> None:
+    """Layer darkwatch's project settings, the forum's values and its route (Tor or direct) over
+    ``settings`` (a crawler's, before it crawls), with Scrapy's priorities: the project module at
+    ``project``, the forum's values at ``spider``."""
+    from crawler.extensions import Progress
+
+    settings.setmodule("crawler.settings", priority="project")
+    settings.setdict({
+        "DOWNLOAD_DELAY": forum.delay,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": forum.concurrency,
+        "CONCURRENT_REQUESTS": max(forum.concurrency, 1),
+        "DOWNLOAD_TIMEOUT": forum.timeout,
+        "CLOSESPIDER_PAGECOUNT": forum.max_pages * 2,  # backstop; the spider's budget comes first
+        "DARKWATCH_DIRECT": direct,
+    }, priority="spider")
+    add_components(settings, "EXTENSIONS", {Progress: 20})
     if not direct:
         from crawler.tor.settings import tor_settings
 
         extra = tor_settings(cfg, forum)
-        for key in ("DOWNLOADER_MIDDLEWARES", "EXTENSIONS", "DOWNLOAD_HANDLERS",
-                    "SPIDER_MIDDLEWARES", "ITEM_PIPELINES"):
+        for key in ("DOWNLOADER_MIDDLEWARES", "EXTENSIONS", "SPIDER_MIDDLEWARES", "ITEM_PIPELINES"):
             if key in extra:
-                extra[key] = {**s.get(key, {}), **extra[key]}
-        s.update(extra)
-    return s
+                add_components(settings, key, extra.pop(key))
+        handlers = {**settings.getdict("DOWNLOAD_HANDLERS"), **extra.pop("DOWNLOAD_HANDLERS", {})}
+        settings.set("DOWNLOAD_HANDLERS", handlers, priority="spider")
+        settings.setdict(extra, priority="spider")
 
 
 def precheck(cfg: Config, forums: list[ForumConfig], direct: bool) -> None:
@@ -164,10 +188,12 @@ def precheck(cfg: Config, forums: list[ForumConfig], direct: bool) -> None:
 
 
 def prepare(cfg: Config, forums: list[ForumConfig], direct: bool,
-            progress: Callable[[str], None]) -> tuple[Any, Any]:
-    """Checks that must pass before any request: direct-mode scope, rules, Tor."""
+            progress: Callable[[str], None]) -> tuple[PostRules | None, Any]:
+    """Checks that must pass before any request: direct-mode scope, rules, Tor.
+
+    Returns the loaded rules (None when disabled) and the Tor session (None when direct)."""
     precheck(cfg, forums, direct)
-    rules = None
+    rules: PostRules | None = None
     if cfg.rules.enabled:
         rules = load_rules(cfg)
         import threading
@@ -192,7 +218,7 @@ def prepare(cfg: Config, forums: list[ForumConfig], direct: bool,
     return rules, tor
 
 
-def load_rules(cfg: Config) -> Any:
+def load_rules(cfg: Config) -> PostRules:
     from crawler.rules.post import PostRules, RuleError
 
     try:
@@ -260,7 +286,7 @@ def run_crawl(
         store.close()
         raise CrawlRefused(f"crawl not started: the recovery journal of the last crawl could "
                            f"not be stored: {exc}", EXIT_STORE_WRITE) from None
-    from crawler.incidents.es_sync import adopt_before_crawl
+    from crawler.sinks.es_incidents import adopt_before_crawl
 
     adopt_before_crawl(sink, store)  # statuses analysts set in Kibana, before any escalation
     started, t0 = utcnow_iso(), time.monotonic()
@@ -270,21 +296,19 @@ def run_crawl(
     crawlers: list[tuple[ForumConfig, Crawler, int]] = []
     try:
         for forum in forums:
-            settings = forum_settings(cfg, forum, direct)
-            settings["LOG_LEVEL"] = log_level
-            settings["DARKWATCH_PROGRESS"] = show_progress
-            # A subclass per forum carries its settings: the process builds the crawler so
-            # the reactor is installed the way Scrapy expects.
-            spidercls = type(f"ForumSpider_{forum.name}", (ForumSpider,),
-                             {"custom_settings": settings})
-            crawler = process.create_crawler(spidercls)
+            # The process builds the crawler so the reactor is installed the way Scrapy
+            # expects; its settings are layered before it crawls.
+            crawler = process.create_crawler(ForumSpider)
+            forum_settings(crawler.settings, cfg, forum, direct)
+            crawler.settings.setdict({"LOG_LEVEL": log_level, "DARKWATCH_PROGRESS": show_progress},
+                                     priority="cmdline")
             try:
                 run_id = store.start_run(forum.name)
             except (StoreError, sqlite3.Error) as exc:
                 raise CrawlRefused(f"crawl not started: {exc}", EXIT_STORE_WRITE) from None
             crawlers.append((forum, crawler, run_id))
-            process.crawl(crawler, forum_config=forum, darkwatch_config=cfg, store=store,
-                          rules=rules, sink=sink, notifier=notifier)
+            process.crawl(crawler, context=CrawlContext(
+                config=cfg, forum=forum, store=store, sink=sink, notifier=notifier, rules=rules))
         if crawlers:
             process.start()
     finally:
@@ -293,12 +317,11 @@ def run_crawl(
         spooled = 0
         try:
             sink.flush()
-            pending = getattr(sink, "pending", None)
-            spooled = int(pending()) if pending is not None else 0
+            spooled = sink.pending()
         except Exception:  # a failing flush must not hide the crawl result
             logger.exception("error while flushing the store")
-        for closer in (getattr(notifier, "close", None),
-                       sink.close if sink is not store else None,
+        for closer in (notifier.close if notifier is not None else None,
+                       sink.close if not sink.is_state_store else None,  # the store closes below
                        getattr(tor, "close", None)):
             if closer is None:
                 continue
@@ -309,7 +332,9 @@ def run_crawl(
     results, store_error = [], ""
     for forum, crawler, run_id in crawlers:
         res = collect(forum, crawler)
-        store_error = store_error or getattr(crawler.spider, "store_failure", None) or ""
+        spider = crawler.spider
+        store_error = store_error or (spider.store_failure if isinstance(spider, ForumSpider)
+                                      else None) or ""
         try:
             store.finish_run(run_id, res.status, asdict(res))
         except (StoreError, sqlite3.Error) as exc:  # the run's history is lost, not the result
@@ -334,21 +359,20 @@ def describe_store_failure(failure: str, store_path: str) -> str:
     return f"{failure}; fetching stopped; {kept}; free space (see `darkwatch store check`) and crawl again"
 
 
-def replay_journal(store: Any, sink: Any, notifier: Any, progress: Callable[[str], None]) -> None:
+def replay_journal(store: SqliteStore, sink: Sink, notifier: Notifier | None,
+                   progress: Callable[[str], None]) -> None:
     """Store what the last crawl kept in its recovery journal, before fetching anything new."""
     from crawler.recovery import replay
 
     def apply(post: Any, alerts: list[Any]) -> None:
         change = store.store_post(post, alerts)
-        if sink is not store:
+        if not sink.is_state_store:  # else store_post wrote the post and its alerts
             try:
-                write_raw = getattr(sink, "write_raw", None)
-                if write_raw is not None:
-                    write_raw([post])
+                sink.write_raw([post])
                 sink.write_posts([post.masked_copy()])
                 if alerts:
                     sink.write_alerts(alerts)
-                from crawler.incidents.es_sync import send_change
+                from crawler.sinks.es_incidents import send_change
 
                 send_change(sink, store, change)
             except Exception as exc:  # stored locally; the sink's spool/replay is its own job
@@ -370,7 +394,7 @@ def replay_journal(store: Any, sink: Any, notifier: Any, progress: Callable[[str
         progress(msg)
 
 
-def open_notifier(cfg: Config) -> Any:
+def open_notifier(cfg: Config) -> Notifier | None:
     if not cfg.alerts.channels:
         return None
     import os

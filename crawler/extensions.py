@@ -55,15 +55,18 @@ class ContentTypeGuard:
 class Progress:
     """One refreshed status line per forum on a terminal; silent under cron."""
 
-    def __init__(self, crawler: Crawler, interval: float = 1.0) -> None:
+    def __init__(self, crawler: Crawler, forum: str, interval: float = 1.0) -> None:
         self.crawler = crawler
+        self.forum = forum
         self.interval = interval
         self.last = 0.0
         self.enabled = sys.stderr.isatty() and crawler.settings.getbool("DARKWATCH_PROGRESS")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Progress:
-        ext = cls(crawler)
+        from crawler.context import CrawlContext
+
+        ext = cls(crawler, CrawlContext.of(crawler).forum.name)
         if ext.enabled:
             crawler.signals.connect(ext.tick, signal=signals.response_received)
             crawler.signals.connect(ext.tick, signal=signals.item_scraped)
@@ -81,9 +84,8 @@ class Progress:
 
     def _print(self, end: str) -> None:
         s = self.crawler.stats
-        name = getattr(self.crawler.spider, "name_for_humans", "?")
         sys.stderr.write(
-            f"\r{name}: pages {s.get_value('response_received_count', 0)}, "
+            f"\r{self.forum}: pages {s.get_value('response_received_count', 0)}, "
             f"posts {s.get_value('darkwatch/posts_seen', 0)}, "
             f"new {s.get_value('darkwatch/posts_new', 0)}\x1b[K{end}"
         )

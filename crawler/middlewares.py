@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
+from crawler.context import CrawlContext, Origin
 from crawler.netpolicy import direct_refusal, has_binary_extension, origin
 
 if TYPE_CHECKING:
@@ -35,17 +36,15 @@ class Refused(IgnoreRequest):
 class ForumScopeMiddleware:
     """Only the forum's own origins, never binaries. Also catches redirects, which re-enter here."""
 
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
+    def __init__(self, allowed: frozenset[Origin]) -> None:
+        self.allowed = allowed
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ForumScopeMiddleware:
-        return cls(crawler)
+        return cls(CrawlContext.of(crawler).origins)
 
     def process_request(self, request: Request) -> None:
-        spider = self.crawler.spider
-        allowed = getattr(spider, "allowed_origins", None)
-        if allowed is not None and origin(request.url) not in allowed:
+        if origin(request.url) not in self.allowed:
             raise Refused("offsite", "not followed: outside the forum's host")
         if has_binary_extension(request.url):
             raise Refused("binary", "not fetched: binary/media extension")

@@ -76,7 +76,7 @@ class Post:
         """This post with identifiers masked: rule masks first, then any NIR/long-digit shape."""
         from dataclasses import replace
 
-        from crawler.alerts.scrub import scrub
+        from crawler.privacy import scrub
 
         values = {k: scrub(self.masked.get(k, getattr(self, k)) or "")
                   for k in ("thread_title", "author", "text", "quoted_text", "url", "thread_url")}

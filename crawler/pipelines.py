@@ -12,17 +12,22 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from scrapy.exceptions import DropItem
 
-from crawler.incidents.es_sync import send_change
+from crawler.context import CrawlContext
 from crawler.incidents.sqlite import Change
 from crawler.model import Post
 from crawler.sinks.base import StoreError, ThreadState
+from crawler.sinks.es_incidents import send_change
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+
+    from crawler.alerts.notify import Notifier
+    from crawler.sinks.sqlite import SqliteStore
+    from crawler.spiders.forum import ForumSpider
 
 logger = logging.getLogger(__name__)
 
@@ -30,14 +35,9 @@ RELOAD_CHECK_SECONDS = 5.0
 STORE_FAILED = "store-write-failed"  # error kind and the spider's close reason
 
 
-def store_failure(spider: Any) -> str | None:
-    """Why this spider's store failed, or None while it works."""
-    return getattr(spider, "store_failure", None)
-
-
-def stop_on_store_failure(crawler: Crawler, spider: Any, exc: StoreError) -> None:
+def stop_on_store_failure(crawler: Crawler, spider: ForumSpider, exc: StoreError) -> None:
     """Remember the failure, report it once, and close the spider (no more fetching)."""
-    if store_failure(spider) is not None:
+    if spider.store_failure is not None:
         return
     spider.store_failure = str(exc)
     spider.fail(STORE_FAILED, f"{exc}; fetching stopped")
@@ -59,9 +59,9 @@ def count_incident_change(stats: Any, change: Change) -> None:
         stats.inc_value("darkwatch/incidents_reopened")
 
 
-def notify_post(notifier: Any, store: Any, alerts: list, change: Any) -> None:
+def notify_post(notifier: Notifier, store: SqliteStore, alerts: list[Any], change: Any) -> None:
     """Per incident (``alerts.notify: incident``) or per alert, as configured."""
-    if getattr(notifier.cfg, "notify", "alert") == "incident":
+    if notifier.cfg.notify == "incident":
         if isinstance(change, Change) and change.notify:
             related = store.incidents.related(change.incident.id, limit=5)
             notifier.notify_incident(change.incident, change.notify, related)
@@ -70,17 +70,22 @@ def notify_post(notifier: Any, store: Any, alerts: list, change: Any) -> None:
 
 
 class _Base:
-    def __init__(self, crawler: Crawler) -> None:
+    """A pipeline of one forum's crawl: its context (store, sink, notifier, rules) is taken once."""
+
+    def __init__(self, crawler: Crawler, context: CrawlContext) -> None:
         self.crawler = crawler
+        self.context = context
+        self.store = context.store
         self.stats = crawler.stats
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Any:
-        return cls(crawler)
+        return cls(crawler, CrawlContext.of(crawler))
 
     @property
-    def spider(self) -> Any:
-        return self.crawler.spider
+    def spider(self) -> ForumSpider:
+        """The forum spider (per-crawl state: failures, threads not to save)."""
+        return cast("ForumSpider", self.crawler.spider)
 
 
 class NoveltyPipeline(_Base):
@@ -90,7 +95,7 @@ class NoveltyPipeline(_Base):
         if not isinstance(item, Post):
             return item
         try:
-            novelty = self.spider.store.classify(item)
+            novelty = self.store.classify(item)
         except StoreError as exc:
             # Unknown novelty: keep the thread unsaved so the next crawl reads it again.
             self.spider.dirty_threads.add(item.thread_url)
@@ -106,12 +111,12 @@ class NoveltyPipeline(_Base):
 class RulesPipeline(_Base):
     """Runs the rule set on new and edited posts; reloads rules when their files change."""
 
-    def __init__(self, crawler: Crawler) -> None:
-        super().__init__(crawler)
+    def __init__(self, crawler: Crawler, context: CrawlContext) -> None:
+        super().__init__(crawler, context)
         self.last_check = time.monotonic()
 
     def process_item(self, item: Any) -> Any:
-        rules = getattr(self.spider, "rules", None)
+        rules = self.context.rules
         if rules is None or not isinstance(item, Post):
             return item
         now = time.monotonic()
@@ -134,16 +139,16 @@ class RulesPipeline(_Base):
 class StorePipeline(_Base):
     """Local SQLite first (it is also the crawl's memory), then the configured sink and channels."""
 
-    def __init__(self, crawler: Crawler) -> None:
-        super().__init__(crawler)
+    def __init__(self, crawler: Crawler, context: CrawlContext) -> None:
+        super().__init__(crawler, context)
         self.journal: Any = None
         self.announced: set[Any] = set()  # journal paths already named in the log
 
     def process_item(self, item: Any) -> Any:
         spider = self.spider
-        store = spider.store
+        store = self.store
         if isinstance(item, ThreadState):
-            if item.thread_url in spider.dirty_threads or store_failure(spider) is not None:
+            if item.thread_url in spider.dirty_threads or spider.store_failure is not None:
                 # A post of this thread was not stored: keep the old state so the next
                 # crawl reads the thread again.
                 raise DropItem("thread state kept: a post failed to store", log_level="DEBUG")
@@ -155,7 +160,7 @@ class StorePipeline(_Base):
         if not isinstance(item, Post):
             return item
         change = None
-        if store_failure(spider) is None:
+        if spider.store_failure is None:
             try:  # the local copy first: it is the crawl's memory and the post's safety net
                 # post row, alerts and its incident's evidence atomically
                 change = store.store_post(item, item.alerts)
@@ -165,7 +170,7 @@ class StorePipeline(_Base):
                 spider.dirty_threads.add(item.thread_url)
                 spider.fail("store-error", f"post {item.forum}:{item.post_id} not stored: {exc}")
                 raise DropItem("not stored", log_level="DEBUG") from None
-        if store_failure(spider) is not None:
+        if spider.store_failure is not None:
             spider.dirty_threads.add(item.thread_url)
             self.keep_in_journal(item)
             raise DropItem("not stored: kept in the recovery journal", log_level="DEBUG")
@@ -176,14 +181,12 @@ class StorePipeline(_Base):
             self.stats.inc_value("darkwatch/alerts", len(item.alerts))
             for alert in item.alerts:
                 self.stats.inc_value(f"darkwatch/alerts_{alert.level}")
-        sink = getattr(spider, "sink", None)
-        if sink is not None and sink is not store:
+        sink = self.context.sink
+        if not sink.is_state_store:  # else store_post above wrote the post and its alerts
             try:
                 # Remote sinks get identifiers masked; clear text only to the restricted raw
                 # index, and only when `store_raw` asks for it (write_raw is a no-op otherwise).
-                write_raw = getattr(sink, "write_raw", None)
-                if write_raw is not None:
-                    write_raw([item])
+                sink.write_raw([item])
                 sink.write_posts([item.masked_copy()])
                 if item.alerts:
                     sink.write_alerts(item.alerts)
@@ -192,7 +195,7 @@ class StorePipeline(_Base):
                 logger.exception("sink failed on post %s:%s", item.forum, item.post_id)
                 spider.fail("sink-error", f"post {item.forum}:{item.post_id} not sent to the sink "
                                           f"(kept locally): {exc}")
-        notifier = getattr(spider, "notifier", None)
+        notifier = self.context.notifier
         if notifier is not None:
             try:
                 notify_post(notifier, store, item.alerts, change)
@@ -207,7 +210,7 @@ class StorePipeline(_Base):
 
         spider = self.spider
         if self.journal is None:
-            self.journal = RecoveryJournal(spider.store.path)
+            self.journal = RecoveryJournal(self.store.path)
         try:
             where = self.journal.append(item, item.alerts)
         except OSError as exc:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-time, idempotent set-up of a fresh machine: system packages, a virtualenv with
-# darkwatch and its test tools, and the Elasticsearch test distribution.
+# darkwatch, its lab (lab/) and its test tools, and the Elasticsearch test distribution.
 # Usage: scripts/setup.sh [--no-es]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,10 +47,13 @@ if [ ! -x .venv/bin/python ]; then
   say "creating .venv"
   "$PY" -m venv .venv
 fi
-if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
-  say "installing darkwatch and test tools into .venv"
+# The product and its lab (lab/: fixture forums, private Tor network, `darkwatch lab`/`demo`), a
+# distribution of its own so the product's wheel and image never carry it.
+if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ] \
+   || [ lab/pyproject.toml -nt .venv/.installed ]; then
+  say "installing darkwatch, its lab and test tools into .venv"
   .venv/bin/pip install -q --upgrade pip >/dev/null
-  .venv/bin/pip install -q -e '.[test]'
+  .venv/bin/pip install -q -e '.[test]' -e ./lab
   touch .venv/.installed
 fi
 

@@ -8,7 +8,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 status=0
 
 echo "==> ruff" >&2
-ruff check crawler tests bench || status=1
+ruff check crawler tests bench lab || status=1
 
 echo "==> mypy (strict where pyproject.toml [tool.mypy] lists)" >&2
 mypy || status=1

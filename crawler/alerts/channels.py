@@ -15,7 +15,7 @@ import time
 from concurrent.futures import Future
 from urllib.parse import parse_qsl, urlsplit
 
-from crawler.alerts.redact import SecretFilter, install, redact_url, uninstall
+from crawler.privacy import SecretFilter, install_secret_filter, redact_url, uninstall_secret_filter
 
 log = logging.getLogger("crawler.alerts")
 
@@ -70,7 +70,7 @@ def validate_channels(urls: list[str] | tuple[str, ...]) -> list[str]:
     filt = SecretFilter()
     for u in urls:
         filt.add_url(str(u))
-    install(filt)
+    install_secret_filter(filt)
     # apprise explains rejections at WARNING/ERROR on its logger: capture them for the message.
     capture = _Capture(filt)
     alog = logging.getLogger("apprise")
@@ -106,7 +106,7 @@ def validate_channels(urls: list[str] | tuple[str, ...]) -> list[str]:
     finally:
         alog.removeHandler(capture)
         alog.propagate = propagate
-        uninstall(filt)
+        uninstall_secret_filter(filt)
     return problems
 
 

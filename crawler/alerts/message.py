@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 
-from crawler.alerts.scrub import clean, scrub, scrub_keeping
 from crawler.alerts.throttle import Pending
 from crawler.model import Alert
+from crawler.privacy import clean, scrub, scrub_keeping
 from crawler.vocabulary import level_rank
 
 MAX_SAMPLES = 5

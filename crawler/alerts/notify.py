@@ -14,12 +14,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from crawler.alerts.channels import Channel, validate_channels
-from crawler.alerts.duration import parse_duration
 from crawler.alerts.message import format_alert, format_digest
-from crawler.alerts.redact import SecretFilter, install, redact_url, uninstall
 from crawler.alerts.throttle import ThrottleState
 from crawler.config.alerts import AlertsConfig
+from crawler.config.duration import parse_duration
 from crawler.model import Alert
+from crawler.privacy import SecretFilter, install_secret_filter, redact_url, uninstall_secret_filter
 from crawler.vocabulary import at_least, level_rank
 
 __all__ = ["Notifier", "notify_type", "validate_channels"]
@@ -41,7 +41,7 @@ class Notifier:
         self._filter = SecretFilter()
         for url in cfg.channels:
             self._filter.add_url(url)
-        install(self._filter)
+        install_secret_filter(self._filter)
         self.channels: list[Channel] = []
         for i, url in enumerate(cfg.channels):
             try:
@@ -125,7 +125,7 @@ class Notifier:
                 ch.close(deadline)
             if self.state is not None:
                 self.state.close()
-            uninstall(self._filter)
+            uninstall_secret_filter(self._filter)
             log.info("alerts: %s", ", ".join(f"{k}={v}" for k, v in self.stats.items()))
 
     def _send_digest(self, deadline: float) -> None:

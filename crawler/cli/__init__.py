@@ -2,6 +2,8 @@
 
 Each module in this package that defines ``register(subparsers)`` adds its own
 subcommands, so each layer (crawl, rules, tor, es, ...) owns its CLI beside its code.
+Other installed distributions add commands through the ``darkwatch.commands`` entry point
+group (the lab's ``lab`` and ``demo``: lab/pyproject.toml).
 A registered handler takes the parsed args and returns an exit code.
 """
 
@@ -13,36 +15,73 @@ import os
 import pkgutil
 import sys
 from collections.abc import Sequence
+from importlib.metadata import EntryPoint, entry_points
 
 from crawler import __version__
 from crawler.exitcodes import ExitCode
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``only``, just the command module of that name (the command
+    about to run: importing every command's dependencies would cost ~0.5 s per cron run)."""
     parser = argparse.ArgumentParser(
         prog="darkwatch",
         description="Dark-web forum monitoring: crawl over Tor, match rules, alert.",
     )
     parser.add_argument("-V", "--version", action="version", version=f"darkwatch {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
+    names = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+    if only in names:
+        names, plugins = [only], {}
+    else:  # commands of other distributions (the lab's `lab` and `demo`), by entry point
+        plugins = {n: ep for n, ep in _plugin_commands().items() if n not in names}
+        if only in plugins:
+            names, plugins = [], {only: plugins[only]}
+    for name in names:
+        module = importlib.import_module(f"{__name__}.{name}")
         register = getattr(module, "register", None)
         if register is not None:
             register(sub)
+    for name, ep in sorted(plugins.items()):
+        try:
+            ep.load()(sub)
+        except Exception as exc:  # a broken plugin must not take the product's commands down
+            print(f"warning: command {name!r} ({ep.value}) could not load: {exc}", file=sys.stderr)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+PLUGIN_GROUP = "darkwatch.commands"  # entry points: name = command, value = its register(sub)
+LAB_COMMANDS = ("lab", "demo")  # the lab distribution's commands (lab/pyproject.toml)
+
+
+def _plugin_commands() -> dict[str, EntryPoint]:
+    """Commands registered by other installed distributions, by command name."""
+    return {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP)}
+
+
+def _parse(argv: Sequence[str] | None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """Parse with the named command's module alone when that module defines it; the full parser
+    otherwise (help, a typo: argparse then lists every command)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    first = args_list[0] if args_list and not args_list[0].startswith("-") else None
+    if first and first.isidentifier():
+        parser = build_parser(only=first)
+        if first in (getattr(parser._subparsers, "_group_actions", [None])[0].choices or {}):
+            return parser, parser.parse_args(args_list)
+        if first in LAB_COMMANDS:  # not installed: say how to get it rather than "invalid choice"
+            parser.error(f"'{first}' comes with the darkwatch lab, which is not installed: "
+                         "pip install -e ./lab (from the checkout; scripts/setup.sh does it)")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    return parser, parser.parse_args(args_list)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, args = _parse(argv)
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help(sys.stderr)
         return 2
-    from crawler.logjson import install_redaction, redact
+    from crawler.privacy import install_redaction, redact
 
     install_redaction()  # every log line and uncaught traceback of every command: no credentials
     from crawler.sinks.base import StoreError

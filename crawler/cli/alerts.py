@@ -15,7 +15,7 @@ import json
 import sys
 
 from crawler.cli._common import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL, EXIT_STORE, add_config_arg, load_or_exit
-from crawler.logjson import redact
+from crawler.privacy import redact
 from crawler.sinks.base import StoreError
 from crawler.vocabulary import LEVELS
 
@@ -104,7 +104,7 @@ def _close(index) -> None:
 
 
 def format_line(alert) -> str:
-    from crawler.alerts.scrub import clean
+    from crawler.privacy import clean
 
     rule = alert.rule.get("title") or alert.rule.get("name") or alert.rule.get("id")
     counts = ",".join(f"{k}={v}" for k, v in sorted(alert.counts.items()))
@@ -116,7 +116,7 @@ def format_line(alert) -> str:
 def list_alerts(args: argparse.Namespace) -> int:
     since = None
     if args.since:
-        from crawler.alerts.duration import parse_since
+        from crawler.config.duration import parse_since
 
         try:
             since = parse_since(args.since)

@@ -58,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from crawler import interrupt
     from crawler.crawl import CrawlRefused, run_crawl
-    from crawler.logjson import redact, redact_obj  # one redaction for logs, errors and report
+    from crawler.privacy import redact, redact_obj  # one redaction for logs, errors and report
 
     refused = check_output_paths(created=("metrics_file",), report=args.report,
                                  metrics_file=args.metrics_file)

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from crawler.cli._common import EXIT_CONFIG, EXIT_OK, EXIT_STORE, add_config_arg, load_or_exit
-from crawler.logjson import redact
+from crawler.privacy import redact
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -250,7 +250,7 @@ def show_page(html: str, url: str, status: int, redirected: bool, forum, sel,  #
     from crawler.engines.login import wall_reason
     from crawler.engines.probe import field_hits
 
-    board = parse_board(html, url, sel, forum.timezone)
+    board = parse_board(html, url, sel, forum.timezone, language=forum.language)
     thread = parse_thread(html, url, sel, forum.timezone, language=forum.language)
     wall = None
     if not board.threads and not thread.posts:
@@ -288,7 +288,7 @@ def show_page(html: str, url: str, status: int, redirected: bool, forum, sel,  #
         warnings = board.warnings
     elif kind == "thread":
         print(f"thread {thread.title!r}: {len(thread.posts)} posts, next: {thread.next_url or '-'}")
-        from crawler.logjson import scrub_text  # identifiers masked, as in the crawl's logs
+        from crawler.privacy import scrub_text  # identifiers masked, as in the crawl's logs
 
         lang = thread.languages[0] if thread.languages else "?"
         how = {"configured": "configured", "page": "from <html lang>"}.get(thread.language_source,

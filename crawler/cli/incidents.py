@@ -5,7 +5,7 @@ An incident is one case per thread, built from its alerts as they are stored (se
 embedded SQLite store, which holds every incident whatever the configured sink.
 
 With Elasticsearch configured, statuses analysts set in Kibana are adopted first (see
-``crawler.incidents.es_sync``), and a triage here is written to both: SQLite at once, the
+``crawler.sinks.es_incidents``), and a triage here is written to both: SQLite at once, the
 incident document through the spool (queued, and said so, while Elasticsearch is down).
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 
 from crawler.cli._common import EXIT_CONFIG, EXIT_OK, EXIT_STORE, add_config_arg, load_or_exit
 from crawler.incidents.model import LEVELS, STATUSES
-from crawler.logjson import redact
+from crawler.privacy import redact
 from crawler.sinks.base import StoreError
 
 # Verb on the command line -> status stored on the incident.
@@ -128,8 +128,8 @@ def _describe(exc: BaseException, cfg) -> str:
 def _adopt_kibana(cfg, store) -> None:
     """Statuses set in Kibana into SQLite before reading; one stderr line when that could not
     be done (what is shown is then the local store's view)."""
-    from crawler.incidents.es_sync import pull_statuses
     from crawler.sinks.es_client import is_transient
+    from crawler.sinks.es_incidents import pull_statuses
 
     sink = _sink(cfg)
     if sink is None:
@@ -191,7 +191,7 @@ def _publish(cfg, store, inc_ids: list[str]) -> None:
 
 def incident_json(incidents, inc, related: list[dict] | None = None) -> dict[str, Any]:
     """The jsonl shape: the incident's fields plus ``related`` (fingerprints left out)."""
-    from crawler.alerts.scrub import scrub
+    from crawler.privacy import scrub
 
     d = inc.to_dict()
     d.pop("linked", None)
@@ -201,7 +201,7 @@ def incident_json(incidents, inc, related: list[dict] | None = None) -> dict[str
 
 
 def _line(inc) -> str:
-    from crawler.alerts.scrub import clean
+    from crawler.privacy import clean
 
     seen = inc.last_seen or inc.updated
     return (f"{inc.id}  {inc.level:<13} {inc.status:<14} {seen:<20}  {clean(inc.forum, 30)}  "
@@ -211,7 +211,7 @@ def _line(inc) -> str:
 def list_incidents(args: argparse.Namespace) -> int:
     since = None
     if args.since:
-        from crawler.alerts.duration import parse_since
+        from crawler.config.duration import parse_since
 
         try:
             since = parse_since(args.since)
@@ -252,7 +252,7 @@ def _resolve(incs, ref: str) -> str | None:
 
 
 def show_incident(args: argparse.Namespace) -> int:
-    from crawler.alerts.scrub import clean
+    from crawler.privacy import clean
 
     store = _open(args)
     try:

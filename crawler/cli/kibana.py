@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 
 from crawler.cli._common import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL, EXIT_STORE
-from crawler.logjson import redact
+from crawler.privacy import redact
 
 DEFAULT_FILE = Path(__file__).resolve().parents[2] / "deploy" / "kibana" / "darkwatch.ndjson"
 

@@ -15,11 +15,15 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawler.config import Config, ForumConfig
+from crawler.context import CrawlContext
 from crawler.distributed import keys
 from crawler.distributed.queue import requeue, requeue_dead, worker_of
+
+if TYPE_CHECKING:
+    from scrapy.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -36,34 +40,38 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
-def worker_settings(cfg: Config, forum: ForumConfig, direct: bool, redis_url: str,
-                    worker_id: str) -> dict[str, Any]:
-    """A local crawl's settings, with the queue, duplicate filter, stats and rate in Redis."""
-    from crawler.crawl import forum_settings
+def worker_settings(settings: Settings, cfg: Config, forum: ForumConfig, direct: bool,
+                    redis_url: str, worker_id: str) -> None:
+    """A local crawl's settings (layered over ``settings``), with the queue, duplicate filter,
+    stats and rate in Redis, and every request acked after its output."""
+    from crawler.crawl import add_components, forum_settings
+    from crawler.distributed.spider import AckMiddleware, AckPipeline
 
-    s = forum_settings(cfg, forum, direct)
-    inner = s.get("DOWNLOAD_HANDLERS", {}).get("http") or DEFAULT_HTTP
-    s.update(
-        SCHEDULER="crawler.distributed.scheduler.DistributedScheduler",
-        SCHEDULER_QUEUE_KEY=keys.queue("%(spider)s"),
-        SCHEDULER_DUPEFILTER_KEY=keys.dupefilter("%(spider)s"),
-        DUPEFILTER_CLASS="scrapy_redis.dupefilter.RFPDupeFilter",
-        SCHEDULER_PERSIST=True,
-        REDIS_URL=redis_url,
-        DARKWATCH_WORKER_ID=worker_id,
-        STATS_CLASS="crawler.distributed.stats.RedisMirrorStatsCollector",
+    forum_settings(settings, cfg, forum, direct)
+    inner = settings.getdict("DOWNLOAD_HANDLERS").get("http") or DEFAULT_HTTP
+    settings.setdict({
+        "SCHEDULER": "crawler.distributed.scheduler.DistributedScheduler",
+        "SCHEDULER_QUEUE_KEY": keys.queue("%(spider)s"),
+        "SCHEDULER_DUPEFILTER_KEY": keys.dupefilter("%(spider)s"),
+        "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+        "SCHEDULER_PERSIST": True,
+        "REDIS_URL": redis_url,
+        "DARKWATCH_WORKER_ID": worker_id,
+        "STATS_CLASS": "crawler.distributed.stats.RedisMirrorStatsCollector",
         # Politeness is global (Redis slots); a per-worker delay on top would only slow down.
-        DOWNLOAD_DELAY=0,
-        DARKWATCH_GLOBAL_DELAY=forum.delay,
-        DARKWATCH_RATE_INNER_HANDLER=inner,
-        DOWNLOAD_HANDLERS={**s.get("DOWNLOAD_HANDLERS", {}), "http": HANDLER, "https": HANDLER},
-        CLOSESPIDER_PAGECOUNT=0,  # the budget is per round, in Redis
+        "DOWNLOAD_DELAY": 0,
+        "DARKWATCH_GLOBAL_DELAY": forum.delay,
+        "DARKWATCH_RATE_INNER_HANDLER": inner,
+        "DOWNLOAD_HANDLERS": {**settings.getdict("DOWNLOAD_HANDLERS"),
+                              "http": HANDLER, "https": HANDLER},
+        "CLOSESPIDER_PAGECOUNT": 0,  # the budget is per round, in Redis
         # In order, one at a time: a request's ack marker is processed after its posts are
         # stored and its follow-up requests queued (see crawler.distributed.spider.AckMarker).
-        CONCURRENT_ITEMS=1,
-        ITEM_PIPELINES={**s.get("ITEM_PIPELINES", {}), "crawler.distributed.spider.AckPipeline": 10},
-    )
-    return s
+        "CONCURRENT_ITEMS": 1,
+    }, priority="spider")
+    add_components(settings, "ITEM_PIPELINES", {AckPipeline: 10})
+    # Closest to the engine: it sees the output every other spider middleware let through.
+    add_components(settings, "SPIDER_MIDDLEWARES", {AckMiddleware: 0})
 
 
 def requeue_own(server: Any, forum: str, worker_id: str) -> int:
@@ -93,7 +101,7 @@ def run_worker(cfg: Config, redis_url: str, forum_names: list[str] | None = None
     sink = open_sink(cfg, store)
     notifier = open_notifier(cfg)
     replay_journal(store, sink, notifier, progress)  # posts a failed store left in the journal
-    from crawler.incidents.es_sync import adopt_before_crawl
+    from crawler.sinks.es_incidents import adopt_before_crawl
 
     adopt_before_crawl(sink, store)  # statuses analysts set in Kibana, before any escalation
     process = CrawlerProcess({"LOG_LEVEL": log_level, "TELNETCONSOLE_ENABLED": False,
@@ -160,16 +168,15 @@ def run_worker(cfg: Config, redis_url: str, forum_names: list[str] | None = None
     heartbeat()
     try:
         for forum in forums:
-            settings = worker_settings(cfg, forum, direct, redis_url, worker_id)
-            settings["LOG_LEVEL"] = log_level
-            spidercls = type(f"DistributedForumSpider_{forum.name}", (DistributedForumSpider,),
-                             {"custom_settings": settings})
-            crawler = process.create_crawler(spidercls)
+            crawler = process.create_crawler(DistributedForumSpider)
+            worker_settings(crawler.settings, cfg, forum, direct, redis_url, worker_id)
+            crawler.settings.set("LOG_LEVEL", log_level, priority="cmdline")
             crawlers.append(crawler)
             crawler.signals.connect(keep_open, signals.spider_idle)
             crawler.signals.connect(closed, signals.spider_closed)
-            process.crawl(crawler, forum_config=forum, darkwatch_config=cfg, store=store,
-                          rules=rules, sink=sink, notifier=notifier, redis=server)
+            process.crawl(crawler, context=CrawlContext(
+                config=cfg, forum=forum, store=store, sink=sink, notifier=notifier, rules=rules,
+                redis=server))
         beats = task.LoopingCall(heartbeat)
         chores = task.LoopingCall(housekeeping)
         from twisted.internet import reactor
@@ -188,9 +195,9 @@ def run_worker(cfg: Config, redis_url: str, forum_names: list[str] | None = None
     finally:
         with contextlib.suppress(redis.RedisError):
             server.delete(keys.worker(worker_id))
-        for closer in (sink.flush, getattr(notifier, "close", None),
-                       sink.close if sink is not store else None, getattr(tor, "close", None),
-                       store.close):
+        for closer in (sink.flush, notifier.close if notifier is not None else None,
+                       sink.close if not sink.is_state_store else None,  # store.close below
+                       getattr(tor, "close", None), store.close):
             if closer is not None:
                 try:
                     closer()

@@ -203,6 +203,14 @@ def _fmt(dt: datetime) -> str:
     return dt.isoformat().replace("+00:00", "Z")
 
 
+def is_absolute(value: str) -> bool:
+    """True for an epoch or an ISO 8601 value with its offset: one instant whatever the forum's
+    zone or the current time (a marker keeps it as is)."""
+    text = value.strip()
+    offset = re.search(r"(?:Z|[+-]\d{2}(?::?\d{2})?)$", text[10:], re.IGNORECASE)  # after the day
+    return bool(_EPOCH.match(text) or (_ISO.match(text) and offset))
+
+
 def has_time(value: str) -> bool:
     """True when a candidate carries a time of day (not just a date), e.g. MyBB's
     ``title="01-15-2024"`` on "Today" vs the visible "Today, 10:30 AM"."""

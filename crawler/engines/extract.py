@@ -36,7 +36,7 @@ import lxml.etree
 import lxml.html
 from parsel import Selector, SelectorList
 
-from crawler.engines.dates import has_time, languages_for, normalise_language, parse_date
+from crawler.engines.dates import has_time, is_absolute, languages_for, normalise_language, parse_date
 from crawler.engines.selectors import Selectors
 from crawler.engines.text import absolute, collapse, drop, strip_session, thread_key_url, visible_text
 
@@ -125,7 +125,7 @@ def split_alternatives(expr: str) -> list[str]:
     return [p for p in parts if p]
 
 
-def _run(node: Selector, expr: str, warn: _Warn, name: str) -> SelectorList:
+def _run(node: Selector, expr: str, warn: _Warn, name: str) -> SelectorList[Selector]:
     try:
         if expr.startswith("xpath:"):
             return node.xpath(expr[len("xpath:"):].strip())
@@ -142,7 +142,7 @@ def _alternatives(expr: str) -> tuple[str, ...]:
     return tuple(split_alternatives(expr))
 
 
-def select_all(node: Selector, expr: str | None, warn: _Warn, name: str) -> SelectorList:
+def select_all(node: Selector, expr: str | None, warn: _Warn, name: str) -> SelectorList[Selector]:
     if not expr:
         return SelectorList([])
     return _run(node, expr, warn, name)
@@ -263,22 +263,29 @@ def _missing(name: str, expr: str | None, url: str) -> str:
 
 
 def parse_board(html: str, url: str, sel: Selectors, tz: str = "UTC",
-                *, now: datetime | None = None) -> BoardPage:
-    """Thread rows (URL, title, change marker), next board page and child boards."""
+                *, now: datetime | None = None, language: str | None = None) -> BoardPage:
+    """Thread rows (URL, title, change marker), next board page and child boards.
+
+    A relative or naive date in a marker ("Today, 10:30", "il y a 2 heures", "01-05-2024,
+    11:00 AM") is resolved like a post date (forum ``tz``, relative to ``now``, in ``language`` else the
+    page's ``<html lang>``) and kept as ISO UTC: as shown, "Today, 10:30" on two days, or
+    "2 hours ago" after a new post, would compare equal and hide a changed thread."""
     page = BoardPage()
     warn = _Warn(page.warnings)
     try:
-        _parse_board(page, html, url, sel, warn)
+        _parse_board(page, html, url, sel, warn, tz, now, language)
     except Exception as exc:  # last line of defence: lxml limits, recursion, memory
         warn(f"{url}: board parsing stopped: {type(exc).__name__}: {exc}")
     warn.close()
     return page
 
 
-def _parse_board(page: BoardPage, html: str, url: str, sel: Selectors, warn: _Warn) -> None:
+def _parse_board(page: BoardPage, html: str, url: str, sel: Selectors, warn: _Warn,
+                 tz: str = "UTC", now: datetime | None = None, language: str | None = None) -> None:
     doc = _parse(html, url, warn)
     if doc is None:
         return
+    lang = language or page_language(doc)
     page.logged_out = _is_logged_out(doc, sel, warn)
     base = base_url(doc, url)
     seen: set[str] = set()
@@ -296,7 +303,8 @@ def _parse_board(page: BoardPage, html: str, url: str, sel: Selectors, warn: _Wa
             continue
         seen.add(turl)
         found = select_all(row, sel.thread_marker, warn, "thread_marker")  # union: no repeats
-        markers = [m for m in (strip_session(_value(s)) for s in found) if m]
+        markers = [_marker_value(m, tz, now, lang)
+                   for m in (strip_session(_value(s)) for s in found) if m]
         page.threads.append(ThreadRow(url=turl, title=title, marker=" | ".join(markers)))
     # Rows without a link (separators, headers caught by a tolerant thread_row) are
     # expected; only a page where no row had a link is a selector problem.
@@ -309,11 +317,27 @@ def _parse_board(page: BoardPage, html: str, url: str, sel: Selectors, warn: _Wa
     subs: list[str] = []
     for s in select_all(doc, sel.subboard_link, warn, "subboard_link"):
         root = s.root
-        href = root if isinstance(root, str) else (root.get("href") if hasattr(root, "get") else None)
-        sub = absolute(base, href)
+        link: str | None = root if isinstance(root, str) else (
+            root.get("href") if hasattr(root, "get") else None)
+        sub = absolute(base, link)
         if sub and sub != absolute(url, url) and sub not in subs:
             subs.append(sub)
     page.subboards = subs
+
+
+# Marker values that are not dates however they parse: links (phpBB/SMF last-post hrefs) and
+# a bare clock (MyBB's ", 09:15 PM" beside its dated span), which alone would mean "today".
+_NOT_A_DATE = re.compile(r"://|[?=#&]|^\.?/")
+_CLOCK_ONLY = re.compile(r"[\s,;:.\-]*\d{1,2}\s*[:h]\s*\d{2}(?::\d{2})?\s*(?:[ap]\.?\s*m\.?)?[\s,;:.\-]*",
+                         re.IGNORECASE)
+
+
+def _marker_value(value: str, tz: str, now: datetime | None, lang: str | None) -> str:
+    """A relative or naive date in a marker as ISO UTC (see :func:`parse_board`); anything else,
+    including an already absolute date (epoch, ISO with offset), as is."""
+    if _NOT_A_DATE.search(value) or _CLOCK_ONLY.fullmatch(value) or is_absolute(value):
+        return value
+    return parse_date(value, tz, now, lang) or value
 
 
 def base_url(doc: Selector, url: str) -> str:

@@ -9,13 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from crawler.engines.selectors import Selectors
 from crawler.yamlpos import YamlError, load_documents, read_text
-
-if TYPE_CHECKING:
-    from crawler.config.models import ForumConfig
 
 PRESET_DIR = Path(__file__).with_name("presets")
 ENGINES = ("phpbb", "mybb", "smf", "xenforo", "discourse")
@@ -64,7 +61,15 @@ def load_preset(engine: str) -> Preset:
     return Preset(engine=engine, selectors=selectors, login=login)
 
 
-def resolve_selectors(forum_config: ForumConfig) -> Selectors:
+class ForumLike(Protocol):
+    """What a forum's config says about its selectors (``crawler.config.models.ForumConfig``):
+    typed by shape, so the engines package does not import the config package."""
+
+    engine: str
+    selectors: Selectors
+
+
+def resolve_selectors(forum_config: ForumLike) -> Selectors:
     """The selectors a forum is crawled with: its engine preset + its own overrides."""
     if forum_config.engine == "custom":
         return forum_config.selectors

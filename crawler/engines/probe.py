@@ -56,7 +56,7 @@ class FieldHit:
         return self.field in SINGLE and self.most > 1
 
 
-def _select(node: Selector, expr: str) -> SelectorList:
+def _select(node: Selector, expr: str) -> SelectorList[Selector]:
     try:
         if expr.startswith("xpath:"):
             return node.xpath(expr[len("xpath:"):].strip())

@@ -12,9 +12,9 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from crawler.alerts.scrub import clean, scrub, scrub_keeping
 from crawler.incidents.model import Event, Incident, level_rank
 from crawler.model import Alert
+from crawler.privacy import clean, scrub, scrub_keeping
 
 DEFAULT_GROWTH = 10.0
 MAX_RELATED_SHOWN = 5
@@ -88,4 +88,4 @@ def format_incident(inc: Incident, why: str, related: Sequence[dict[str, Any]] =
         lines.append(f"Kibana: {kibana_url.replace('{id}', inc.id)}")
     lines.append(f"Incident id: {inc.id} (darkwatch incidents show {inc.id}; "
                  "ack|close|false-positive to triage)")
-    return scrub(title), scrub_keeping("\n".join(lines), [inc.id])
+    return scrub(title), scrub_keeping("\n".join(lines), [inc.id, *(str(r["id"]) for r in shared)])

@@ -11,16 +11,26 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from crawler.incidents import lifecycle, notice
 from crawler.incidents.evidence import Evidence, from_post
 from crawler.incidents.model import LEVELS, Event, Incident, incident_id, level_rank
 from crawler.model import Alert, Post, utcnow_iso
 
-if TYPE_CHECKING:
-    from crawler.sinks.sqlite import SqliteStore
+
+class StoreHandle(Protocol):
+    """What incidents need of the SQLite store (:class:`crawler.sinks.sqlite.SqliteStore`): its
+    connection, its lock and its write transaction. Typed by shape: the store writes incidents
+    in each post's transaction, so ``crawler.sinks`` imports this package, not the reverse."""
+
+    _db: sqlite3.Connection
+    _lock: Any
+
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]: ...
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
@@ -243,9 +253,9 @@ def record(db: sqlite3.Connection, post: Post, alerts: Sequence[Alert],
 
 # -- the analyst's side ------------------------------------------------------------------
 class IncidentStore:
-    """Incident queries and triage over a :class:`SqliteStore` (its lock and transactions)."""
+    """Incident queries and triage over the SQLite store (its lock and transactions)."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: StoreHandle) -> None:
         self.store = store
 
     def _read(self):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from crawler.alerts.scrub import clean
 from crawler.incidents.model import Incident
+from crawler.privacy import clean
 
 MAX_TITLE_LABS = 3
 

@@ -10,15 +10,14 @@ import signal
 import threading
 from typing import Any
 
-from crawler.alerts.scrub import scrub
 from crawler.config.rules import RulesConfig
 from crawler.model import Alert, Post
+from crawler.privacy import mask_spans, scrub, snippet
 from crawler.problems import Problem
 from crawler.rules.engine import Firing, Hit, RuleSet
 from crawler.rules.errors import RuleError
 from crawler.rules.fingerprint import FingerprintKeyMissing, fingerprint, resolve_key
 from crawler.rules.loader import load_rules, mtimes, superseded_by
-from crawler.rules.mask import mask_spans, snippet
 
 logger = logging.getLogger(__name__)
 

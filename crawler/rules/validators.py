@@ -14,8 +14,8 @@ from types import ModuleType
 from stdnum import iban, imei, luhn
 from stdnum.fr import siren, siret
 
+from crawler.privacy import mask_generic
 from crawler.rules import nir
-from crawler.rules.mask import mask_generic
 
 Result = tuple[str, str] | None  # (canonical, masked)
 

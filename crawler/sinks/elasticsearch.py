@@ -64,6 +64,8 @@ class ReplayResult:
 
 def _status_of(item: dict[str, Any]) -> int | None:
     st = item.get("status")
+    if st is None:
+        return None
     try:
         return int(st)
     except (TypeError, ValueError):
@@ -83,6 +85,8 @@ def _reason_of(item: dict[str, Any]) -> str:
 
 class ElasticsearchSink:
     """Implements ``Sink`` and ``AlertIndex``; incidents go to ``<prefix>-incidents``."""
+
+    is_state_store = False  # a separate copy: the crawl writes to it after the local store
 
     def __init__(self, es_cfg: ElasticsearchConfig, client: Any = None) -> None:
         self.cfg = es_cfg
@@ -396,8 +400,10 @@ class ElasticsearchSink:
             latest[key] = r
         unacked = dict(latest)
         try:
+            # Records are spooled lines that _expand turns into actions; the client's stubs only
+            # know dict/str actions, hence the narrow ignore on this third-party call.
             for ok, item in helpers.streaming_bulk(
-                self.client, latest.values(), expand_action_callback=_expand,
+                self.client, latest.values(), expand_action_callback=_expand,  # type: ignore[arg-type]
                 chunk_size=self.cfg.batch_size,
                 max_chunk_bytes=MAX_CHUNK_BYTES, raise_on_error=False, raise_on_exception=False,
                 max_retries=self.cfg.max_retries, initial_backoff=1, max_backoff=30,

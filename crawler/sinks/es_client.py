@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from crawler.config.store import ElasticsearchConfig
-from crawler.logjson import redact
+from crawler.privacy import hide, redact
 
 
 class StoreError(Exception):
@@ -96,10 +96,8 @@ def who(cfg: ElasticsearchConfig) -> str:
 
 
 def _scrub(text: str, cfg: ElasticsearchConfig) -> str:
-    for secret in (cfg.password, cfg.api_key):
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+    """The configured password and API key hidden, wherever the client's message quotes them."""
+    return hide(text, [s for s in (cfg.password, cfg.api_key) if s])
 
 
 def describe(exc: BaseException, cfg: ElasticsearchConfig) -> str:

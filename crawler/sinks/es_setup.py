@@ -23,7 +23,9 @@ KINDS = ("posts", "alerts", "incidents", "raw")
 
 
 def load_json(name: str) -> dict[str, Any]:
-    return json.loads(resources.files("crawler.sinks").joinpath("templates", name).read_text("utf-8"))
+    doc: dict[str, Any] = json.loads(
+        resources.files("crawler.sinks").joinpath("templates", name).read_text("utf-8"))
+    return doc
 
 
 @dataclass

@@ -140,6 +140,9 @@ def _private_file(path: str) -> None:
 class SqliteStore:
     """Implements ``Sink``, ``StateStore`` and ``AlertIndex``."""
 
+    #: As a sink it is the state store itself: ``store_post`` already wrote everything.
+    is_state_store = True
+
     def __init__(self, path: str) -> None:
         self.path = path
         self._lock = threading.RLock()
@@ -222,14 +225,14 @@ class SqliteStore:
             )
             return int(cur.lastrowid or 0)
 
-    def finish_run(self, run_id: int, status: str, stats: dict) -> None:
+    def finish_run(self, run_id: int, status: str, stats: dict[str, Any]) -> None:
         with self._tx():
             self._db.execute(
                 "UPDATE runs SET finished=?, status=?, stats=? WHERE id=?",
                 (utcnow_iso(), status, json.dumps(stats, default=str), run_id),
             )
 
-    def last_runs(self, limit: int = 20) -> list[dict]:
+    def last_runs(self, limit: int = 20) -> list[dict[str, Any]]:
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, forum, started, finished, status, stats FROM runs"
@@ -267,10 +270,10 @@ class SqliteStore:
     def count_posts(self, forum: str | None = None) -> int:
         with self._lock, _translated(self.path):
             if forum:
-                return self._db.execute(
+                return int(self._db.execute(
                     "SELECT COUNT(*) FROM posts WHERE forum=?", (forum,)
-                ).fetchone()[0]
-            return self._db.execute("SELECT COUNT(*) FROM posts").fetchone()[0]
+                ).fetchone()[0])
+            return int(self._db.execute("SELECT COUNT(*) FROM posts").fetchone()[0])
 
     # -- Sink ---------------------------------------------------------------------------
     def store_post(self, post: Post, alerts: Sequence[Alert] = ()) -> incidents_sql.Change | None:
@@ -300,6 +303,17 @@ class SqliteStore:
 
     def write_incident(self, incident: Any, related: Any = None, with_status: bool = False) -> None:
         """No-op: ``store_post`` already recorded the incident in the post's transaction."""
+
+    def write_raw(self, posts: Sequence[Post]) -> None:
+        """No-op: the local store keeps the clear text already (there is no raw index)."""
+
+    def incident_statuses(self) -> dict[str, dict[str, Any]]:
+        """{}: SQLite is where statuses are set; there is nothing to adopt from elsewhere."""
+        return {}
+
+    def pending(self) -> int:
+        """0: nothing is buffered."""
+        return 0
 
     def _upsert_posts(self, posts: Sequence[Post]) -> None:
         now = utcnow_iso()
@@ -345,7 +359,8 @@ class SqliteStore:
         since: str | None = None,
         limit: int = 100,
     ) -> list[Alert]:
-        where, args = [], []
+        where: list[str] = []
+        args: list[str | int] = []
         if status:
             where.append("status = ?")
             args.append(status)

@@ -20,9 +20,9 @@ from crawler.engines.diagnose import empty_page_reason, too_complex
 from crawler.engines.extract import parse_board, parse_thread
 from crawler.engines.login import LoginFormError, login_evidence, plan_login, wall_reason
 from crawler.extensions import failure_reason
-from crawler.logjson import scrub_text
 from crawler.model import Post
 from crawler.netpolicy import origin
+from crawler.privacy import scrub_text
 from crawler.sinks.base import ThreadState
 from crawler.spiders.cookies import load_cookies
 
@@ -31,8 +31,7 @@ if TYPE_CHECKING:
 
     from twisted.python.failure import Failure
 
-    from crawler.config import Config, ForumConfig
-    from crawler.sinks.sqlite import SqliteStore
+    from crawler.context import CrawlContext
 
 logger = logging.getLogger(__name__)
 
@@ -63,30 +62,25 @@ def last_good_rows(store: Any, forum: str, history: int = 500) -> int | None:
 
 class ForumSpider(scrapy.Spider):
     name = "forum"
+    #: False for a distributed worker: it sees part of a round, so no layout verdict.
+    sees_whole_crawl = True
 
-    def __init__(
-        self,
-        forum_config: ForumConfig,
-        darkwatch_config: Config,
-        store: SqliteStore,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(name=forum_config.name, **kwargs)
+    def __init__(self, context: CrawlContext, **kwargs: Any) -> None:
+        super().__init__(name=context.forum.name, **kwargs)
         from crawler.engines.presets import load_preset, resolve_selectors
 
+        forum_config = context.forum
+        self.context = context  # taken by the pipelines and middlewares (CrawlContext.of)
         self.forum_config = forum_config
-        self.darkwatch_config = darkwatch_config
-        self.store = store
-        self.name_for_humans = forum_config.name
+        self.store = context.store
         self.sel = resolve_selectors(forum_config)
         self.login_defaults = (
             load_preset(forum_config.engine).login if forum_config.engine != "custom" else None
         )
-        self.allowed_origins = {origin(u) for u in forum_config.start_urls}
-        if forum_config.auth.login:
-            self.allowed_origins.add(origin(forum_config.auth.login.url))
+        self.allowed_origins = context.origins
         self.seen: set[str] = set()
         self.dirty_threads: set[str] = set()  # threads with a post that failed to store
+        self.store_failure: str | None = None  # why the store failed: no more fetching
         self.pages_scheduled = 0
         self.relogins = 0
         self.errors: Counter[str] = Counter()
@@ -256,7 +250,7 @@ class ForumSpider(scrapy.Spider):
         if self.refuse_complex(response):
             return
         page = parse_board(response.text, response.url, self.sel, self.forum_config.timezone,
-                           now=self.now)
+                           now=self.now, language=self.forum_config.language)
         self.parse_warnings(page.warnings)
         if not page.threads and self.note_wall(response, page.logged_out):
             yield from self.handle_logged_out(response)
@@ -371,7 +365,7 @@ class ForumSpider(scrapy.Spider):
 
     def check_layout(self, reason: str) -> None:
         """``layout-changed``: far fewer board rows than the last good crawl saw."""
-        if getattr(self, "redis", None) is not None or reason != "finished" or self.errors:
+        if not self.sees_whole_crawl or reason != "finished" or self.errors:
             return  # a distributed worker sees part of the round; a failed crawl says why already
         if self.crawler.stats.get_value("darkwatch/max_pages_reached"):
             return

@@ -10,8 +10,7 @@ import pytest
 from crawler.cli import main
 from crawler.cli.alerts import resolve_id
 from crawler.sinks.sqlite import SqliteStore
-
-from .conftest import make_alert
+from tests.support.alerts import make_alert
 
 
 def _iso(delta: timedelta) -> str:
@@ -114,7 +113,7 @@ def test_resolve_id_prefixes():
 
 @pytest.mark.integration
 def test_alerts_test_command_reports_each_channel(tmp_path, webhook_server, capsys):
-    from .conftest import free_port
+    from tests.support.receivers import free_port
 
     port, hooks = webhook_server
     cfg = tmp_path / "darkwatch.yml"

@@ -10,15 +10,13 @@ from datetime import UTC, datetime
 import pytest
 
 from crawler.alerts.channels import validate_channels
-from crawler.alerts.duration import parse_duration, parse_since
 from crawler.alerts.message import format_alert
-from crawler.alerts.redact import SecretFilter, redact_url
-from crawler.alerts.scrub import clean, scrub
 from crawler.alerts.throttle import ThrottleState
 from crawler.config.alerts import AlertsConfig
+from crawler.config.duration import parse_duration, parse_since
+from crawler.privacy import SecretFilter, clean, redact_url, scrub
 from crawler.vocabulary import at_least, level_rank
-
-from .conftest import NIR, make_alert
+from tests.support.alerts import NIR, make_alert
 
 
 @pytest.mark.parametrize("text,seconds", [

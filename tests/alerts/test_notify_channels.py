@@ -10,8 +10,7 @@ import pytest
 
 from crawler.alerts.notify import Notifier
 from crawler.config.alerts import AlertsConfig
-
-from .conftest import NIR, make_alert
+from tests.support.alerts import NIR, make_alert
 
 pytestmark = pytest.mark.integration
 
@@ -166,7 +165,7 @@ def test_digest_mode_sends_one_message_per_run(tmp_path, smtp_server, webhook_se
 
 
 def test_dead_channels_never_raise_nor_block_the_crawl(tmp_path, webhook_server, blackhole, caplog):
-    from .conftest import free_port
+    from tests.support.receivers import free_port
 
     hook_port, hooks = webhook_server
     refused = f"json://user:S3cretPassw0rd@127.0.0.1:{free_port()}/hooks/T0KENabcdef123"

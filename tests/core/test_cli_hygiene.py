@@ -21,10 +21,10 @@ import pytest
 from crawler.cli._common import check_input_path, check_output_paths
 from crawler.model import Post
 from crawler.sinks.sqlite import SqliteStore
-from tests.alerts.conftest import make_alert
-from tests.helpers import REPO, darkwatch, write_config
-from tests.ops.conftest import _Handler, forum_entry
-from tests.security.strace_net import require_strace
+from tests.support.alerts import make_alert
+from tests.support.cli import REPO, darkwatch, write_config
+from tests.support.mini_forum import PagesHandler, forum_entry
+from tests.support.strace_net import require_strace
 
 FORUM = {"name": "f", "engine": "phpbb", "start_urls": ["http://127.0.0.1:1/viewforum.php?f=1"]}
 # More than any pipe buffer (64 KiB by default): the writer must meet the closed pipe.
@@ -233,7 +233,7 @@ def test_special_files_are_named_as_such(tmp_path):
 # ------------------------------------------------------------------------------- listeners
 @pytest.fixture
 def mini_forum():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), PagesHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -4,7 +4,7 @@ import json
 
 from crawler.model import POST_FIELDS, Post
 from crawler.sinks.sqlite import SqliteStore
-from tests.helpers import darkwatch, write_config
+from tests.support.cli import darkwatch, write_config
 
 
 def test_posts_export_jsonl_and_csv(tmp_path):

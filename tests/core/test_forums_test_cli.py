@@ -10,10 +10,10 @@ import json
 
 import pytest
 
-from crawler.lab.forum import DEFAULT_PASSWORD, DEFAULT_USER, FixtureForum
-from crawler.lab.forum_content import PRIVATE_BOARD
-from tests.crawl.test_silent_gaps import ACME_SELECTORS
-from tests.helpers import darkwatch, write_config
+from darkwatch_lab.forum import DEFAULT_PASSWORD, DEFAULT_USER, FixtureForum
+from darkwatch_lab.forum_content import PRIVATE_BOARD
+from tests.support.cli import darkwatch, write_config
+from tests.support.forum_lab import ACME_SELECTORS
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,8 @@ import sys
 
 import yaml
 
-from crawler.lab.tornet import free_ports
-from tests.helpers import REPO
+from crawler.netpolicy import free_ports
+from tests.support.cli import REPO
 
 NIR = "1 85 05 78 006 084 91"
 

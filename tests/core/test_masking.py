@@ -8,7 +8,7 @@ from crawler.config.rules import RulesConfig
 from crawler.model import Post
 from crawler.rules.post import PostRules
 from crawler.sinks.es_docs import alert_to_doc, post_to_doc
-from tests.helpers import REPO
+from tests.support.cli import REPO
 
 NIR = "185057800608491"  # valid key
 

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from crawler.lab.forum import FixtureForum
 from crawler.model import Alert, Post
 from crawler.recovery import RecoveryJournal, journal_paths, replay
 from crawler.sinks.sqlite import SqliteStore
-from tests.crawl.conftest import Lab
-from tests.helpers import REPO, darkwatch
+from darkwatch_lab.forum import FixtureForum
+from tests.support.cli import REPO, darkwatch
+from tests.support.forum_lab import Lab
 
 KEY = {"DARKWATCH_FINGERPRINT_KEY": "test-key-0123456789abcdef"}
 

@@ -19,7 +19,8 @@ from crawler import yamlpos
 from crawler.config.loader import SHIPPED_RULES, ConfigError, load_config, parse_config
 from crawler.rules.loader import load_rules
 from crawler.yamlpos import YamlError, load_documents
-from tests.helpers import REPO, darkwatch, figure
+from tests.support.cli import REPO, darkwatch
+from tests.support.figures import figure
 
 FORUM = '{name: a, engine: phpbb, start_urls: ["http://127.0.0.1:1/"]}'
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from crawler.lab.forum_content import FAULT_BOARD, PRIVATE_BOARD
-from tests.helpers import darkwatch, export, write_config
+from darkwatch_lab.forum_content import FAULT_BOARD, PRIVATE_BOARD
+from tests.support.cli import darkwatch, export, write_config
 
 pytestmark = pytest.mark.integration
 

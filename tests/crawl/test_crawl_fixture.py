@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from tests.helpers import darkwatch, export, write_config
+from tests.support.cli import darkwatch, export, write_config
 
 pytestmark = pytest.mark.integration
 

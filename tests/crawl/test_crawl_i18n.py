@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crawler.lab.forum import FixtureForum
-from tests.helpers import darkwatch, export, write_config
+from darkwatch_lab.forum import FixtureForum
+from tests.support.cli import darkwatch, export, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -144,7 +144,7 @@ FR_SALE = ("Je vends la base patients de Cerballiance, 240k lignes. "
 
 def test_russian_sale_post_with_a_nir_raises_one_critical_alert(tmp_path, monkeypatch):
     """Issue 16: the same post in Russian and in French both give one critical alert."""
-    from tests.helpers import REPO
+    from tests.support.cli import REPO
 
     monkeypatch.setenv("DARKWATCH_FINGERPRINT_KEY", "test-key-0123456789abcdef")
     with FixtureForum(seed=5, skins=("mybb-ru",), big_board_threads=3) as server:

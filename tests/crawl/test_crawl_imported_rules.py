@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import darkwatch, write_config
+from tests.support.cli import darkwatch, write_config
 
 pytestmark = pytest.mark.integration
 

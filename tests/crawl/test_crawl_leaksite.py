@@ -11,9 +11,9 @@ import json
 
 import pytest
 
-from crawler.lab.forum import FixtureForum
-from crawler.lab.forum_leaksite import LEAKSITE_SELECTORS
-from tests.helpers import REPO, darkwatch, export, write_config
+from darkwatch_lab.forum import FixtureForum
+from darkwatch_lab.forum_leaksite import LEAKSITE_SELECTORS
+from tests.support.cli import REPO, darkwatch, export, write_config
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,7 @@ import sqlite3
 
 import pytest
 
-from tests.alerts.conftest import smtp_server, webhook_server  # noqa: F401 (fixtures)
-from tests.helpers import REPO, darkwatch, write_config
+from tests.support.cli import REPO, darkwatch, write_config
 
 pytestmark = pytest.mark.integration
 KEY = "test-key-0123456789abcdef"
@@ -41,7 +40,7 @@ def _text(item: dict) -> str:
 
 
 def test_crawl_notifies_smtp_and_webhook_once_per_incident_by_default(
-        forum, tmp_path, monkeypatch, smtp_server, webhook_server):  # noqa: F811
+        forum, tmp_path, monkeypatch, smtp_server, webhook_server):
     monkeypatch.setenv("DARKWATCH_FINGERPRINT_KEY", KEY)
     smtp_port, mails = smtp_server
     hook_port, hooks = webhook_server
@@ -72,7 +71,7 @@ def test_crawl_notifies_smtp_and_webhook_once_per_incident_by_default(
 
 
 def test_notify_alert_still_sends_once_per_rule_and_thread(
-        forum, tmp_path, monkeypatch, smtp_server, webhook_server):  # noqa: F811
+        forum, tmp_path, monkeypatch, smtp_server, webhook_server):
     monkeypatch.setenv("DARKWATCH_FINGERPRINT_KEY", KEY)
     smtp_port, mails = smtp_server
     hook_port, hooks = webhook_server

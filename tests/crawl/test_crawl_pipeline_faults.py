@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.helpers import REPO, export, write_config
+from tests.support.cli import REPO, export, write_config
 
 pytestmark = pytest.mark.integration
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from crawler.lab import forum_text as ft
-from tests.helpers import REPO, darkwatch, export, write_config
+from darkwatch_lab import forum_text as ft
+from tests.support.cli import REPO, darkwatch, export, write_config
 
 pytestmark = pytest.mark.integration
 

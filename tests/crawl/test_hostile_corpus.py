@@ -1,6 +1,6 @@
 """The hostile-page corpus: one crawl over every misbehaving route of the fixture forum.
 
-Board 99 of the fixture (``crawler/lab/forum_faults.py``) serves bombs, endless and dripping
+Board 99 of the fixture (``darkwatch_lab/forum_faults.py``) serves bombs, endless and dripping
 bodies, redirect loops, pathological HTML, binary bodies, block pages and regex bait, next to
 a healthy forum in the same run. For each page: the crawl finishes, the failure is in the
 report with a readable reason naming the page, and the healthy forum loses nothing. The
@@ -19,11 +19,12 @@ import time
 
 import pytest
 
-from crawler.lab.forum import FixtureForum
-from crawler.lab.forum_content import FAULT_BOARD
-from crawler.lab.forum_faults import FAULTS, bomb
-from tests.crawl.conftest import Lab
-from tests.helpers import REPO, figure, write_config
+from darkwatch_lab.forum import FixtureForum
+from darkwatch_lab.forum_content import FAULT_BOARD
+from darkwatch_lab.forum_faults import FAULTS, bomb
+from tests.support.cli import REPO, write_config
+from tests.support.figures import figure
+from tests.support.forum_lab import Lab
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

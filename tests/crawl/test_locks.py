@@ -10,7 +10,7 @@ import time
 import pytest
 
 from crawler.locks import ForumLock
-from tests.helpers import REPO, darkwatch, write_config
+from tests.support.cli import REPO, darkwatch, write_config
 
 pytestmark = pytest.mark.integration
 

@@ -11,32 +11,13 @@ import json
 
 import pytest
 
-from crawler.lab.forum import DEFAULT_PASSWORD, DEFAULT_USER, FixtureForum
-from crawler.lab.forum_content import PRIVATE_BOARD
 from crawler.monitoring import BLIND_RULE
-from tests.alerts.conftest import webhook_server  # noqa: F401 (fixture)
-from tests.helpers import darkwatch, export, write_config
+from darkwatch_lab.forum import DEFAULT_PASSWORD, DEFAULT_USER, FixtureForum
+from darkwatch_lab.forum_content import PRIVATE_BOARD
+from tests.support.cli import darkwatch, export, write_config
+from tests.support.forum_lab import ACME_SELECTORS
 
 pytestmark = pytest.mark.integration
-
-# A custom config for the lab's "Acme Board" engine (no preset covers it).
-ACME_SELECTORS = {
-    "thread_row": "div.topic-row",
-    "thread_link": "a.topic-link",
-    "thread_marker": "div.topic-last a::attr(href)",
-    "board_next": "a.pager-next::attr(href)",
-    "thread_title": "h1.topic-heading",
-    "post": "article.entry",
-    "post_id": "::attr(id)",
-    "post_id_regex": r"p(\d+)",
-    "author": "a.author-name::text",
-    "published": ".entry-meta time::attr(datetime)",
-    "body": "div.entry-content",
-    "quote": "blockquote.entry-quote",
-    "exclude": ".quote-head",
-    "thread_next": "a.pager-next::attr(href)",
-}
-
 
 @pytest.fixture
 def lab():
@@ -84,7 +65,7 @@ def assert_failed(res, row: dict, reason: str, cfg) -> dict:
     return alert
 
 
-def test_wrong_preset_is_failed_no_threads(lab, tmp_path, webhook_server):  # noqa: F811
+def test_wrong_preset_is_failed_no_threads(lab, tmp_path, webhook_server):
     port, inbox = webhook_server
     forum = {"name": "wrong-preset", "engine": "mybb", "delay": 0, "timeout": 20,
              "start_urls": [lab.base_url + lab.board_page_path("phpbb", 2)]}

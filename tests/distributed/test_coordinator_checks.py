@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.lab.tornet import free_ports
-from tests.helpers import darkwatch, write_config
+from crawler.netpolicy import free_ports
+from tests.support.cli import darkwatch, write_config
 
 
 @pytest.fixture

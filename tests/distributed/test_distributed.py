@@ -7,7 +7,6 @@ ground truth for "each page once" and for the forum's request rate across both w
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import sqlite3
@@ -15,17 +14,17 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import redis
 import yaml
 
-from crawler.lab.forum import FixtureForum
-from tests.crawl.conftest import Lab
-from tests.helpers import REPO, figure
+from darkwatch_lab.forum import FixtureForum
+from tests.support.cli import REPO
+from tests.support.distributed import ENV, coordinate, finish, worker_pool
+from tests.support.figures import figure
+from tests.support.forum_lab import Lab
 
 DELAY = 0.05  # seconds between two requests to one forum, across all workers
 LOGIN_PATHS = ("/phpbb/ucp.php", "/phpbb/index.php")
@@ -53,47 +52,6 @@ def write_cfg(tmp_path: Path, lab: Lab, concurrency: int = 2) -> Path:
     path = tmp_path / "darkwatch.yml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
-
-
-ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "DW_PASS": "s3cret-lab"}
-
-
-def start_worker(url: str, cfg: Path, wid: str, log: Path, direct: bool = True) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "crawler", "worker", url, "-c", str(cfg),
-         *(["--direct"] if direct else []), "--id", wid, "--exit-when-idle", "3"],
-        cwd=REPO, env=ENV, stdout=subprocess.DEVNULL, stderr=log.open("w"))
-
-
-@contextmanager
-def worker_pool(url: str, cfg: Path, logs: Path, ids: tuple[str, ...] = ("w1", "w2"),
-                direct: bool = True) -> Iterator[list[subprocess.Popen]]:
-    """Workers for one round; on a clean exit of the block each must have exited 0 (idle)."""
-    procs = [start_worker(url, cfg, wid, logs / f"{wid}.log", direct) for wid in ids]
-    try:
-        yield procs
-        for w in procs:
-            if w.returncode is None:
-                assert w.wait(60) == 0
-            else:
-                assert w.returncode in (0, -signal.SIGKILL)
-    finally:
-        for w in procs:
-            if w.poll() is None:
-                w.kill()
-
-
-def finish(coord: subprocess.Popen) -> tuple[str, str]:
-    out, err = coord.communicate(timeout=240)
-    assert coord.returncode == 0, out + err
-    return out, err
-
-
-def coordinate(url: str, cfg: Path, report: Path, timeout: float = 240) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "crawler", "crawl", "--distributed", url, "-c", str(cfg),
-         "--direct", "--report", str(report), "--round-timeout", "200"],
-        cwd=REPO, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def stored(cfg: Path) -> Counter:
@@ -202,7 +160,7 @@ def test_second_coordinator_skips_locked_forums(redis_server, lab, tmp_path):
 
 def test_redis_unreachable_is_a_clear_exit(tmp_path, lab):
     cfg = write_cfg(tmp_path, lab)
-    from crawler.lab.redis_server import free_port
+    from darkwatch_lab.redis_server import free_port
 
     r = subprocess.run([sys.executable, "-m", "crawler", "crawl", "--distributed",
                         f"redis://127.0.0.1:{free_port()}/0", "-c", str(cfg), "--direct"],
@@ -216,7 +174,7 @@ def test_redis_unreachable_is_a_clear_exit(tmp_path, lab):
 def test_redis_outage_mid_round_loses_nothing(tmp_path, lab):
     """Redis stops mid-round and comes back (persistent, as deployed): workers and the
     coordinator wait and retry; the round ends with every post stored once."""
-    from crawler.lab.redis_server import RedisServer
+    from darkwatch_lab.redis_server import RedisServer
 
     server = RedisServer(str(tmp_path), persistent=True).start()
     cfg = write_cfg(tmp_path, lab)

@@ -15,10 +15,10 @@ from collections import Counter
 
 import pytest
 
-from crawler.lab.redis_server import RedisServer
-from tests.distributed.test_distributed import worker_pool
-from tests.helpers import REPO, export
-from tests.tor.test_crawl_tor import check_against_truth, lab_config
+from darkwatch_lab.redis_server import RedisServer
+from tests.support.cli import REPO, export
+from tests.support.distributed import worker_pool
+from tests.support.tor_crawl import check_against_truth, lab_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

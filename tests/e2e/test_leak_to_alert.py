@@ -42,7 +42,8 @@ import yaml
 from stdnum.fr import nir as stdnum_nir
 
 from crawler.rules import nir as dw_nir
-from tests.helpers import REPO, darkwatch, figure
+from tests.support.cli import REPO, darkwatch
+from tests.support.figures import figure
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

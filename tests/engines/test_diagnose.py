@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from crawler.engines.diagnose import MAX_TAGS, empty_page_reason, too_complex
-from crawler.lab.forum_faults import DDOS_PAGE, JS_ONLY_PAGE, PNG
+from darkwatch_lab.forum_faults import DDOS_PAGE, JS_ONLY_PAGE, PNG
 
 
 def test_binary_bodies_are_named():

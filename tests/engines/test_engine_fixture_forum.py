@@ -10,7 +10,7 @@ import pytest
 
 from crawler.engines.extract import parse_board, parse_thread
 from crawler.engines.presets import load_preset
-from crawler.lab.forum import PRIVATE_BOARD, FixtureForum
+from darkwatch_lab.forum import PRIVATE_BOARD, FixtureForum
 
 pytestmark = pytest.mark.integration
 

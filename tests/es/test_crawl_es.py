@@ -11,8 +11,8 @@ import uuid
 
 import pytest
 
-from crawler.lab.forum import FixtureForum
-from tests.helpers import REPO, darkwatch, write_config
+from darkwatch_lab.forum import FixtureForum
+from tests.support.cli import REPO, darkwatch, write_config
 
 pytestmark = pytest.mark.integration
 

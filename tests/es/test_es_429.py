@@ -7,9 +7,7 @@ import os
 import pytest
 
 from crawler.sinks.elasticsearch import ElasticsearchSink
-
-from .conftest import start_node
-from .helpers import make_post
+from tests.support.es import make_post, start_node
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

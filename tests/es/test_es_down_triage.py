@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.es.helpers import make_alert
-from tests.helpers import darkwatch, write_config
+from tests.support.cli import darkwatch, write_config
+from tests.support.es import make_alert
 
 pytestmark = pytest.mark.integration
 
@@ -146,7 +146,7 @@ def test_the_sink_reports_each_state_change_once(es_cfg, es_client, caplog):
     """Down, still down (no new line), back up: one WARNING line per change, no traceback."""
     import logging
 
-    from crawler.lab.tornet import free_ports
+    from crawler.netpolicy import free_ports
     from crawler.sinks.elasticsearch import ElasticsearchSink
     from crawler.sinks.es_client import make_client
 

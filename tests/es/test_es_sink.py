@@ -14,8 +14,7 @@ import pytest
 from crawler.sinks import es_docs
 from crawler.sinks.elasticsearch import ElasticsearchSink
 from crawler.sinks.es_setup import install
-
-from .helpers import make_alert, make_post
+from tests.support.es import make_alert, make_post
 
 pytestmark = pytest.mark.integration
 

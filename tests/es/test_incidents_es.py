@@ -10,11 +10,11 @@ import uuid
 
 import pytest
 
-from crawler.lab.forum import FixtureForum
 from crawler.sinks.sqlite import SqliteStore
-from tests.crawl.conftest import Lab
-from tests.helpers import REPO, darkwatch, write_config
-from tests.incidents.conftest import nirs
+from darkwatch_lab.forum import FixtureForum
+from tests.support.cli import REPO, darkwatch, write_config
+from tests.support.forum_lab import Lab
+from tests.support.incidents import nirs
 
 pytestmark = pytest.mark.integration
 KEY_ENV = {"DARKWATCH_FINGERPRINT_KEY": "es-incident-key-0123456789"}

@@ -4,74 +4,17 @@ truth, re-crawl idempotent, escalation and reopen on new evidence, cross-forum c
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections import defaultdict
 
 import pytest
 
-from crawler.incidents.evidence import LAB_PATTERNS, LAB_RULES
-from crawler.lab import forum_text as ft
-from crawler.lab.forum import FixtureForum
-from crawler.rules.loader import load_rules
-from crawler.rules.normalize import fold_keyword
 from crawler.sinks.sqlite import SqliteStore
-from tests.crawl.conftest import Lab
-from tests.helpers import REPO, darkwatch, figure, write_config
-from tests.incidents.conftest import nirs
+from tests.support.cli import REPO, darkwatch, write_config
+from tests.support.figures import figure
+from tests.support.incidents import crawl_direct, incidents_of, jsonl, nirs, thread_truth
 
 pytestmark = pytest.mark.integration
-KEY_ENV = {"DARKWATCH_FINGERPRINT_KEY": "test-key-0123456789abcdef"}
-
-
-@pytest.fixture
-def lab():
-    server = FixtureForum(seed=1, skins=("phpbb", "mybb"))
-    server.start()
-    try:
-        yield Lab(server)
-    finally:
-        server.stop()
-
-
-def _known_lab_names() -> set[str]:
-    """Fixture lab/vendor names the shipped pack's lab rules know (folded)."""
-    rules, _ = load_rules([str(REPO / "rules")])
-    words = set()
-    for lr in rules:
-        if lr.rule.name in LAB_RULES:
-            for name, p in lr.rule.detection.patterns.items():
-                if name in LAB_PATTERNS:
-                    words |= {fold_keyword(k, True, True) for k in p.keywords or ()}
-    return {n for n in ft.LABS + ft.VENDORS if fold_keyword(n, True, True) in words}
-
-
-def _thread_truth(truth: list[dict]) -> dict[str, dict]:
-    """Per thread URL: distinct valid NIRs and the lab names the pack knows, from the model."""
-    known = _known_lab_names()
-    out: dict[str, dict] = defaultdict(lambda: {"nirs": set(), "labs": set(), "id": None})
-    for p in truth:
-        t = out[p["thread_url"]]
-        t["id"] = p["thread_id"]
-        for m in ft.NIR_LIKE.finditer(p["text"]):
-            n = ft.normalise_nir(m.group(0))
-            if n and ft.nir_valid(n):
-                t["nirs"].add(n)
-        for name in known:
-            if any(re.search(rf"(?<!\w){re.escape(name)}(?!\w)", s)
-                   for s in (p["text"], p["thread_title"])):
-                t["labs"].add(name)
-    return out
-
-
-def _jsonl(res) -> list[dict]:
-    assert res.returncode == 0, res.stdout + res.stderr
-    return [json.loads(line) for line in res.stdout.splitlines() if line.strip()]
-
-
-def _incidents(cfg) -> list[dict]:
-    return _jsonl(darkwatch("incidents", "list", "-c", str(cfg), "--format", "jsonl",
-                            "--limit", "10000"))
 
 
 def _show(cfg, inc_id) -> dict:
@@ -88,20 +31,15 @@ def _history_lengths(db) -> dict[str, int]:
         store.close()
 
 
-def _crawl(cfg) -> None:
-    res = darkwatch("crawl", "--config", str(cfg), "--direct", "-q", env=KEY_ENV)
-    assert res.returncode == 0, res.stdout + res.stderr
-
-
 def test_one_incident_per_thread_matching_the_truth_idempotent_and_escalating(lab, tmp_path,
                                                                             request):
     cfg = write_config(tmp_path / "darkwatch.yml", [lab.forum_config("phpbb")],
                        rules={"paths": [str(REPO / "rules")]})
-    _crawl(cfg)
-    alerts = _jsonl(darkwatch("alerts", "list", "-c", str(cfg), "--format", "jsonl",
+    crawl_direct(cfg)
+    alerts = jsonl(darkwatch("alerts", "list", "-c", str(cfg), "--format", "jsonl",
                               "--limit", "100000"))
-    incidents = _incidents(cfg)
-    truth = _thread_truth(lab.public_truth("phpbb"))
+    incidents = incidents_of(cfg)
+    truth = thread_truth(lab.public_truth("phpbb"))
 
     # Exactly one incident per thread with evidence, and all its alerts attached.
     per_thread = defaultdict(list)
@@ -125,8 +63,8 @@ def test_one_incident_per_thread_matching_the_truth_idempotent_and_escalating(la
 
     # A re-crawl changes nothing: same documents, same history.
     histories = _history_lengths(tmp_path / "darkwatch.db")
-    _crawl(cfg)
-    assert _incidents(cfg) == incidents
+    crawl_direct(cfg)
+    assert incidents_of(cfg) == incidents
     assert _history_lengths(tmp_path / "darkwatch.db") == histories
 
     # An analyst acknowledges a low thread; a 200-NIR dump posted there later escalates the
@@ -140,8 +78,8 @@ def test_one_incident_per_thread_matching_the_truth_idempotent_and_escalating(la
     lab.server.add_post(truth[low["thread_url"]]["id"], "data_broker",
                         "Dump complet Synlab, extraction SIL Medasys : nom, prénom, NIR, mutuelle, "
                         "carte vitale. " + " ; ".join(dump))
-    _crawl(cfg)
-    after = {i["id"]: i for i in _incidents(cfg)}
+    crawl_direct(cfg)
+    after = {i["id"]: i for i in incidents_of(cfg)}
     latency = time.monotonic() - t0
     assert len(after) == len(incidents)  # the same incident, not a new one
     up = after[low["id"]]
@@ -170,8 +108,8 @@ def test_same_sample_on_two_engines_gives_two_incidents_that_name_each_other(lab
                        [lab.forum_config("phpbb", name="lab_phpbb"),
                         lab.forum_config("mybb", name="lab_mybb")],
                        rules={"paths": [str(REPO / "rules")]})
-    _crawl(cfg)
-    incidents = _incidents(cfg)
+    crawl_direct(cfg)
+    incidents = incidents_of(cfg)
     by_forum = {f: {i["thread_title"]: i for i in incidents if i["forum"] == f}
                 for f in ("lab_phpbb", "lab_mybb")}
     assert set(by_forum["lab_phpbb"]) == set(by_forum["lab_mybb"])
@@ -196,8 +134,8 @@ def test_same_sample_on_two_engines_gives_two_incidents_that_name_each_other(lab
 def test_cli_refuses_unknown_ids_and_self_merge_with_one_line(lab, tmp_path):
     cfg = write_config(tmp_path / "darkwatch.yml", [lab.forum_config("phpbb")],
                        rules={"paths": [str(REPO / "rules")]})
-    _crawl(cfg)
-    inc = _incidents(cfg)[0]
+    crawl_direct(cfg)
+    inc = incidents_of(cfg)[0]
     for args in (("show", "0000000000000000"), ("ack", "zz"), ("merge", inc["id"], inc["id"][:8]),
                  ("close", "deadbeefdeadbeef")):
         res = darkwatch("incidents", *args, "-c", str(cfg))
@@ -206,7 +144,7 @@ def test_cli_refuses_unknown_ids_and_self_merge_with_one_line(lab, tmp_path):
         assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in res.stderr
     res = darkwatch("incidents", "false-positive", inc["id"], "-c", str(cfg), "--note", "test data")
     assert res.returncode == 0, res.stderr
-    fp = _jsonl(darkwatch("incidents", "list", "-c", str(cfg), "--format", "jsonl",
+    fp = jsonl(darkwatch("incidents", "list", "-c", str(cfg), "--format", "jsonl",
                           "--status", "false-positive"))
     assert [i["id"] for i in fp] == [inc["id"]] and fp[0]["status_note"] == "test data"
     assert fp[0]["status_by"]  # the OS user by default

@@ -6,15 +6,14 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from tests.distributed.conftest import redis_server  # noqa: F401 (fixture)
-from tests.distributed.test_distributed import coordinate, finish, worker_pool
-from tests.helpers import REPO
-from tests.incidents.test_crawl_incidents import _incidents, _thread_truth, lab  # noqa: F401
+from tests.support.cli import REPO
+from tests.support.distributed import coordinate, finish, worker_pool
+from tests.support.incidents import incidents_of, thread_truth
 
 pytestmark = pytest.mark.integration
 
 
-def test_two_workers_give_one_exact_incident_per_thread(redis_server, lab, tmp_path):  # noqa: F811
+def test_two_workers_give_one_exact_incident_per_thread(redis_server, lab, tmp_path):
     forum = lab.forum_config("mybb", delay=0.02, concurrency=2)
     cfg = tmp_path / "darkwatch.yml"
     cfg.write_text(yaml.safe_dump({
@@ -25,8 +24,8 @@ def test_two_workers_give_one_exact_incident_per_thread(redis_server, lab, tmp_p
         finish(coordinate(redis_server.url, cfg, tmp_path / "report.json"))
     for i in (1, 2):  # the round was really shared
         assert " pages, " in (tmp_path / f"w{i}.log").read_text()
-    incidents = _incidents(cfg)
-    truth = _thread_truth(lab.public_truth("mybb"))
+    incidents = incidents_of(cfg)
+    truth = thread_truth(lab.public_truth("mybb"))
     urls = [i["thread_url"] for i in incidents]
     assert len(urls) == len(set(urls)) and len(urls) > 5
     for inc in incidents:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from crawler.incidents import lifecycle
 from crawler.incidents.evidence import claimed_size, from_post, labs_named
 from crawler.incidents.model import MAX_SAMPLES, incident_id
-from tests.incidents.conftest import leak_text, nirs
+from tests.support.incidents import leak_text, nirs
 
 NOW = "2026-12-06T00:00:00Z"
 

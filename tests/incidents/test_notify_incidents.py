@@ -8,10 +8,8 @@ import re
 
 from crawler.incidents.model import Event, Incident
 from crawler.incidents.notice import decide
-from tests.alerts.conftest import smtp_server, webhook_server  # noqa: F401 (fixtures)
-from tests.helpers import REPO, write_config
-from tests.incidents.conftest import nirs
-from tests.incidents.test_crawl_incidents import KEY_ENV, _crawl, _incidents, _thread_truth, lab  # noqa: F401
+from tests.support.cli import REPO, write_config
+from tests.support.incidents import crawl_direct, incidents_of, nirs, thread_truth
 
 KIBANA = "https://kibana.example.test/app/discover#/incidents?id={id}"
 
@@ -21,7 +19,7 @@ def _ids(messages: list[str]) -> list[str]:
 
 
 def test_crawl_notifies_once_per_incident_and_again_on_escalation(
-        lab, tmp_path, smtp_server, webhook_server):  # noqa: F811
+        lab, tmp_path, smtp_server, webhook_server):
     smtp_port, mails = smtp_server
     hook_port, hooks = webhook_server
     cfg = write_config(
@@ -32,8 +30,8 @@ def test_crawl_notifies_once_per_incident_and_again_on_escalation(
                              "&from=darkwatch@example.test"],
                 "min_level": "critical", "throttle": "1h", "notify": "incident",
                 "incident_growth": 1000, "kibana_url": KIBANA})
-    _crawl(cfg)
-    incidents = _incidents(cfg)
+    crawl_direct(cfg)
+    incidents = incidents_of(cfg)
     critical = {i["id"]: i for i in incidents if i["level"] == "critical"}
     assert len(critical) >= 5
     got = hooks.wait_for(len(critical), timeout=60)  # the crawl has exited: all were sent
@@ -59,16 +57,16 @@ def test_crawl_notifies_once_per_incident_and_again_on_escalation(
 
     # A re-crawl sends nothing.
     before = (len(hooks.items), len(mails.items))
-    _crawl(cfg)
+    crawl_direct(cfg)
     assert (len(hooks.items), len(mails.items)) == before
 
     # A 200-NIR dump in a low thread escalates its incident: exactly one more notice, about it.
     low = next(i for i in incidents if i["level"] != "critical" and i["nir_distinct"] == 0)
-    truth = _thread_truth(lab.public_truth("phpbb"))
+    truth = thread_truth(lab.public_truth("phpbb"))
     lab.server.add_post(truth[low["thread_url"]]["id"], "data_broker",
                         "Dump complet Synlab, extraction SIL Medasys : nom, prénom, NIR, mutuelle, "
                         "carte vitale. " + " ; ".join(nirs(200, seed=43)))
-    _crawl(cfg)
+    crawl_direct(cfg)
     new = hooks.wait_for(before[0] + 1)[before[0]:]
     assert len(new) == 1, new
     msg = new[0]["json"]["title"] + "\n" + new[0]["json"]["message"]
@@ -90,7 +88,7 @@ def test_growth_rule_notifies_at_each_factor_and_never_for_a_false_positive():
 
 
 def test_nir_growth_by_the_configured_factor_notifies_once_on_real_channels(
-        lab, tmp_path, webhook_server):  # noqa: F811
+        lab, tmp_path, webhook_server):
     """A thread whose distinct NIRs grow x10 gets one "more patients exposed" notice (throttle
     off so it goes out at once); growth below the factor sends nothing."""
     hook_port, hooks = webhook_server
@@ -99,23 +97,23 @@ def test_nir_growth_by_the_configured_factor_notifies_once_on_real_channels(
         rules={"paths": [str(REPO / "rules")]},
         alerts={"channels": [f"json://127.0.0.1:{hook_port}/hook"], "min_level": "critical",
                 "throttle": "0", "notify": "incident", "incident_growth": 10})
-    _crawl(cfg)
+    crawl_direct(cfg)
     first = hooks.wait_for(1, timeout=60)
     assert first
-    incidents = _incidents(cfg)
+    incidents = incidents_of(cfg)
     small = min((i for i in incidents if i["level"] == "critical" and i["nir_distinct"] >= 1),
                 key=lambda i: i["nir_distinct"])
     n = small["nir_distinct"]
-    truth = _thread_truth(lab.public_truth("phpbb"))
+    truth = thread_truth(lab.public_truth("phpbb"))
     tid = truth[small["thread_url"]]["id"]
     time_settled = len(hooks.items)
     # Below the factor: more NIRs, no notice.
     lab.server.add_post(tid, "data_broker", "encore quelques lignes : " + " ; ".join(nirs(n, seed=71)))
-    _crawl(cfg)
+    crawl_direct(cfg)
     assert len(hooks.items) == time_settled
     # Past x10 of the last notified count: exactly one growth notice, about this incident.
     lab.server.add_post(tid, "data_broker", "le reste du fichier : " + " ; ".join(nirs(10 * n, seed=72)))
-    _crawl(cfg)
+    crawl_direct(cfg)
     new = hooks.wait_for(time_settled + 1, timeout=60)[time_settled:]
     assert len(new) == 1, new
     msg = new[0]["json"]["title"] + "\n" + new[0]["json"]["message"]

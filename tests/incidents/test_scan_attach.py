@@ -10,9 +10,9 @@ import sqlite3
 import yaml
 
 from crawler.rules.fingerprint import fingerprint
-from tests.helpers import darkwatch
-from tests.incidents.conftest import KEY, leak_text, nirs
-from tests.rules.dump_corpus import write_dump
+from tests.support.cli import darkwatch
+from tests.support.dumps import write_dump
+from tests.support.incidents import KEY, leak_text, nirs
 
 
 def _spaced(n: str) -> str:

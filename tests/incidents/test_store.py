@@ -12,7 +12,7 @@ from crawler.incidents.model import incident_id
 from crawler.incidents.sqlite import IncidentNotFound
 from crawler.model import Alert, Post
 from crawler.sinks.sqlite import SqliteStore
-from tests.incidents.conftest import leak_text, nirs
+from tests.support.incidents import leak_text, nirs
 
 
 def _store(store, post):

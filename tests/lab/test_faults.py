@@ -8,9 +8,9 @@ import urllib.request
 
 import pytest
 
-from crawler.lab import FAULT_BOARD, FixtureForum
-from crawler.lab.forum_faults import BOMB_BYTES, FAULTS, LINKS, NESTING, bomb
-from tests.lab.helpers import Client
+from darkwatch_lab import FAULT_BOARD, FixtureForum
+from darkwatch_lab.forum_faults import BOMB_BYTES, FAULTS, LINKS, NESTING, bomb
+from tests.support.forum_client import Client
 
 pytestmark = pytest.mark.integration
 

@@ -6,9 +6,9 @@ from collections import defaultdict
 
 import pytest
 
-from crawler.lab import PRIVATE_BOARD, FixtureForum
-from crawler.lab import forum_text as ft
-from tests.lab.helpers import Client, absolute, body_text, iso_z, mybb_date, smf_date
+from darkwatch_lab import PRIVATE_BOARD, FixtureForum
+from darkwatch_lab import forum_text as ft
+from tests.support.forum_client import Client, absolute, body_text, iso_z, mybb_date, smf_date
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from tests.lab.helpers import Client
+from tests.support.forum_client import Client
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +27,7 @@ def call(base: str, name: str, payload: dict | None = None):
 
 @pytest.fixture
 def proc_forum():
-    p = subprocess.Popen([sys.executable, "-m", "crawler.lab.forum", "--port", "0", "--seed", "2",
+    p = subprocess.Popen([sys.executable, "-m", "darkwatch_lab.forum", "--port", "0", "--seed", "2",
                           "--skins", "phpbb,mybb"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         base = p.stdout.readline().strip()
@@ -64,6 +64,6 @@ def test_admin_api_drives_the_running_forum(proc_forum):
 
 
 def test_cli_refuses_non_loopback_host():
-    res = subprocess.run([sys.executable, "-m", "crawler.lab.forum", "--host", "0.0.0.0", "--port", "0"],
+    res = subprocess.run([sys.executable, "-m", "darkwatch_lab.forum", "--host", "0.0.0.0", "--port", "0"],
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 2 and "non-loopback" in res.stderr

@@ -23,7 +23,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.helpers import REPO
+from tests.support.cli import REPO
 
 COMPOSE = REPO / "deploy/docker-compose.yml"
 SCHEMA = Path(__file__).parent / "schema/compose-spec.json"
@@ -174,16 +174,18 @@ def setup_lines() -> list[str]:
 
 def test_dockerfile_installs_like_setup_sh():
     """Same steps: a venv, pip upgraded, the project installed from its pyproject; the image
-    only drops ``-e`` (no source tree at run time) and the ``[test]`` extra."""
+    only drops ``-e`` (no source tree at run time), the ``[test]`` extra and the lab (./lab)."""
     docker = _pip_steps(dockerfile_runs())
     setup = _pip_steps(setup_lines())
     assert len(docker) == len(setup) == 2, (docker, setup)
 
     def norm(step: list[str]) -> list[str]:
         # the pip of a venv wherever it lives; editable/test-extra dropped for the image
-        return ["pip" if w.endswith("/pip") else "." if w == ".[test]" else w for w in step if w != "-e"]
+        return ["pip" if w.endswith("/pip") else "." if w == ".[test]" else w for w in step
+                if w not in ("-e", "./lab")]
 
     assert [norm(s) for s in docker] == [norm(s) for s in setup]
+    assert "./lab" in setup[-1] and not any("lab" in w for s in docker for w in s)
     assert any("-m venv" in r for r in dockerfile_runs()) and any("-m venv" in ln for ln in setup_lines())
 
 

@@ -11,8 +11,8 @@ import json
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers import darkwatch, write_config
-from tests.ops.conftest import forum_entry
+from tests.support.cli import darkwatch, write_config
+from tests.support.mini_forum import forum_entry
 
 pytestmark = pytest.mark.integration
 

@@ -22,10 +22,10 @@ from crawler.config.loader import ConfigError, parse_config
 from crawler.config.schedule import cron_interval, forum_interval, next_cron, next_due
 from crawler.daemon.metrics import is_loopback, parse_addr
 from crawler.daemon.scheduler import Scheduler
-from crawler.lab.forum import FixtureForum
 from crawler.monitoring import monitoring_gaps
 from crawler.sinks.sqlite import SqliteStore
-from tests.helpers import REPO, darkwatch, export, write_config
+from darkwatch_lab.forum import FixtureForum
+from tests.support.cli import REPO, darkwatch, export, write_config
 
 T0 = datetime(2026, 3, 2, 10, 7, 30, tzinfo=UTC).timestamp()  # a Monday
 

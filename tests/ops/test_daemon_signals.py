@@ -34,8 +34,9 @@ from crawler.daemon.runner import human
 from crawler.daemon.scheduler import Scheduler, backoff_delay
 from crawler.metrics import MetricsState, record_crawl
 from crawler.monitoring import parse_ts
-from tests.helpers import REPO, darkwatch, figure, write_config
-from tests.ops.conftest import PAGES, forum_entry
+from tests.support.cli import REPO, darkwatch, write_config
+from tests.support.figures import figure
+from tests.support.mini_forum import PAGES, forum_entry
 
 T0 = 1_772_445_600.0  # 2026-03-02 10:00:00 UTC
 UNIT = REPO / "deploy/systemd/darkwatch-daemon.service"

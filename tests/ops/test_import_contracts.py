@@ -9,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers import REPO
+import pytest
+
+from tests.support.cli import REPO
 
 LINT = str(Path(sys.executable).with_name("lint-imports"))
 
@@ -43,10 +45,29 @@ def test_scrapy_in_the_rules_breaks_the_build(tmp_path):
     assert "crawler.rules is not allowed to import scrapy" in res.stdout, res.stdout[-3000:]
 
 
-def test_the_lab_in_the_product_breaks_the_build(tmp_path):
+@pytest.mark.parametrize("module,line,forbidden", [
+    ("sinks/sqlite.py", "from darkwatch_lab import tornet", "darkwatch_lab"),
+    ("cli/version.py", "from darkwatch_lab.cli import demo", "darkwatch_lab"),  # not even the CLI
+    ("cli/version.py", "from tests.support import cli", "tests"),
+])
+def test_test_tooling_in_the_product_breaks_the_build(tmp_path, module, line, forbidden):
     root = copy_tree(tmp_path)
-    with open(root / "crawler" / "sinks" / "sqlite.py", "a") as fh:
-        fh.write("\nfrom crawler.lab import tornet  # noqa\n")
+    with open(root / "crawler" / module, "a") as fh:
+        fh.write(f"\n{line}  # noqa\n")
     res = lint(root)
     assert res.returncode != 0
-    assert "crawler.sinks is not allowed to import crawler.lab" in res.stdout, res.stdout[-3000:]
+    importer = "crawler." + module.removesuffix(".py").replace("/", ".")
+    assert f"crawler is not allowed to import {forbidden}" in res.stdout, res.stdout[-3000:]
+    assert f"{importer} -> {forbidden}" in res.stdout, res.stdout[-3000:]
+
+
+def test_a_package_cycle_breaks_the_build(tmp_path):
+    """crawler.sinks stores incidents in each post's transaction (sinks -> incidents): an import
+    back from incidents to sinks is a cycle, and CI says which dependency to remove."""
+    root = copy_tree(tmp_path)
+    with open(root / "crawler" / "incidents" / "model.py", "a") as fh:
+        fh.write("\nfrom crawler.sinks import base  # noqa\n")
+    res = lint(root)
+    assert res.returncode != 0
+    assert "No cycles are allowed in crawler" in res.stdout, res.stdout[-3000:]
+    assert ".incidents -> .sinks" in res.stdout or ".sinks -> .incidents" in res.stdout

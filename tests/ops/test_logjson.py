@@ -8,7 +8,8 @@ import logging
 
 import pytest
 
-from crawler.logjson import JsonFormatter, install, scrub_url
+from crawler.logjson import JsonFormatter, install
+from crawler.privacy import scrub_url
 
 
 @pytest.fixture

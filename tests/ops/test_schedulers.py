@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO
+from tests.support.cli import REPO
 
 CRON = REPO / "deploy/cron/darkwatch.cron"
 UNITS = REPO / "deploy/systemd"

@@ -22,7 +22,7 @@ import time
 
 import pytest
 
-from tests.helpers import REPO
+from tests.support.cli import REPO
 
 ENTRY = REPO / "deploy/compose/darkwatch-entrypoint.sh"
 TOR_ENTRY = REPO / "deploy/compose/tor-entrypoint.sh"

@@ -10,7 +10,7 @@ from crawler.rules import scan as scan_mod
 from crawler.rules.engine import RuleSet
 from crawler.rules.loader import load_rules
 from crawler.rules.scan import scan_file
-from tests.rules.conftest import write_rule
+from tests.support.rules import write_rule
 
 EVIL = """id: 44444444-4444-4444-8444-444444444444
 name: evil

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.rules.test_engine import hits, ruleset
+from tests.support.rules import hits, ruleset
 
 RULE = """
 patterns:

@@ -10,8 +10,8 @@ from crawler.rules import detectors
 from crawler.rules.detectors import DETECTORS, Detector
 from crawler.rules.engine import RuleSet
 from crawler.rules.loader import check_detector, check_regex, check_validator, load_rules
-from tests.helpers import REPO
-from tests.rules.conftest import write_rule
+from tests.support.cli import REPO
+from tests.support.rules import write_rule
 
 RULE = """id: 00000000-0000-4000-8000-000000000001
 name: tickets

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from crawler.dumps.sources import Limits, open_sources
-from tests.rules.dump_corpus import write_dump
+from tests.support.dumps import write_dump
 
 ENV = {**os.environ, "DARKWATCH_FINGERPRINT_KEY": "test-key-0123456789abcdef"}
 NIR = "185057800608491"  # valid (key 91)

@@ -5,28 +5,8 @@ from __future__ import annotations
 import pytest
 
 from crawler.rules.condition import ConditionSyntaxError, parse_condition
-from crawler.rules.engine import RuleSet
-from crawler.rules.loader import load_rules
 from crawler.rules.normalize import fold
-from tests.rules.conftest import write_rule
-
-UUIDS = iter(f"00000000-0000-4000-8000-{i:012d}" for i in range(1, 1000))
-
-
-def ruleset(tmp_path, detection: str, name: str = "t") -> RuleSet:
-    body = (f"id: {next(UUIDS)}\nname: {name}\ntitle: t\nlevel: high\ndetection:\n"
-            + "\n".join("  " + line for line in detection.strip("\n").splitlines()) + "\n")
-    write_rule(tmp_path, f"{name}.yml", body)
-    rules, _ = load_rules([str(tmp_path / f"{name}.yml")])
-    return RuleSet(rules)
-
-
-def hits(rs: RuleSet, text: str, **fields) -> list[tuple[str, str]]:
-    doc = {"text": text, **fields}
-    out = []
-    for f in rs.evaluate(doc):
-        out += [(p, doc[field][h.start:h.end]) for field, p, h in f.hits]
-    return out
+from tests.support.rules import hits, ruleset
 
 
 def test_fold_maps_offsets_back():

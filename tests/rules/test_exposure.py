@@ -18,7 +18,7 @@ import sys
 import pytest
 
 from crawler.incidents.sqlite import SCHEMA
-from tests.rules.dump_corpus import _valid_nir, write_dump
+from tests.support.dumps import _valid_nir, write_dump
 
 KEY = "controller-shared-key-0123456789abcdef"
 ENV = {**os.environ, "DARKWATCH_FINGERPRINT_KEY": KEY}

@@ -10,7 +10,7 @@ import pytest
 
 from crawler.rules.engine import RuleSet
 from crawler.rules.loader import duplicate_keyword_warnings, load_rules
-from tests.helpers import darkwatch
+from tests.support.cli import darkwatch
 
 DATA = Path(__file__).parent / "data"
 FINESS = DATA / "finess-sample.csv"

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from tests.helpers import REPO, darkwatch
+from tests.support.cli import REPO, darkwatch
 
 CHATTER = [
     "Всем привет! Подскажите, какое масло лучше заливать в двигатель зимой?",

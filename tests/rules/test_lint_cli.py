@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.rules.conftest import ROOT, SHIPPED, write_rule
+from tests.support.rules import ROOT, SHIPPED, write_rule
 
 HEAD = "id: {id}\nname: {name}\ntitle: t\nlevel: high\n"
 ID1 = "11111111-1111-4111-8111-111111111111"

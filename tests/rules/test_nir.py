@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from crawler.rules import nir
-from tests.rules.nir_corpus import document, fmt, key_of, random_nir, score
+from tests.support.nir_corpus import document, fmt, key_of, random_nir, score
 
 VALID = "185057800608491"  # 1 85 05 78 006 084, key 91
 

@@ -13,8 +13,8 @@ import pytest
 
 from crawler.rules import nir, nirfast
 from crawler.rules.detectors import outside as _outside
-from tests.rules.dump_corpus import write_dump
-from tests.rules.nir_corpus import document
+from tests.support.dumps import write_dump
+from tests.support.nir_corpus import document
 
 pytestmark = pytest.mark.skipif(not nirfast.available(), reason="hyperscan wheel not installed")
 

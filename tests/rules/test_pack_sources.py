@@ -10,7 +10,7 @@ import pytest
 
 from crawler.rules.normalize import fold_keyword
 from crawler.rules.quality import CATEGORY_RULES
-from tests.rules.conftest import ROOT
+from tests.support.rules import ROOT
 
 SOURCES = ROOT / "rules" / "fr-health" / "sources.csv"
 

@@ -13,7 +13,7 @@ from crawler.config.rules import RulesConfig
 from crawler.model import Post
 from crawler.rules.errors import RuleError
 from crawler.rules.post import PostRules
-from tests.rules.conftest import SHIPPED
+from tests.support.rules import SHIPPED
 
 NIRS = ["185057800608491", "293027512345668", "177029935001296", "285053306304273", "201014221812324"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.helpers import darkwatch
+from tests.support.cli import darkwatch
 
 RULE = """id: 00000000-0000-4000-8000-000000000777
 name: scored

@@ -19,8 +19,8 @@ from crawler.rules.engine import RuleSet
 from crawler.rules.loader import load_rules
 from crawler.rules.scan import scan_file
 from crawler.rules.scope import Distinct
-from tests.rules.conftest import write_rule
-from tests.rules.dump_corpus import write_dump, write_hit_dense
+from tests.support.dumps import write_dump, write_hit_dense
+from tests.support.rules import write_rule
 
 ENV = {**os.environ, "DARKWATCH_FINGERPRINT_KEY": "test-key-0123456789abcdef"}
 ANCHORS = """id: 55555555-5555-4555-8555-555555555555

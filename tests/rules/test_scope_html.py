@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from crawler.rules.report_html import _COLORS
-from tests.rules.dump_corpus import write_dump
+from tests.support.dumps import write_dump
 
 ENV = {**os.environ, "DARKWATCH_FINGERPRINT_KEY": "test-key-0123456789abcdef"}
 CHROMIUM = next((shutil.which(b) for b in ("chromium-headless-shell", "chromium", "chromium-browser")

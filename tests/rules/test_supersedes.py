@@ -7,8 +7,8 @@ from stdnum.fr import nir as stdnir
 from crawler.config.rules import RulesConfig
 from crawler.model import Post
 from crawler.rules.post import PostRules
-from tests.helpers import darkwatch
-from tests.rules.conftest import SHIPPED
+from tests.support.cli import darkwatch
+from tests.support.rules import SHIPPED
 
 
 def valid_nirs(n: int) -> list[str]:

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from crawler.lab.tornet import free_ports
-from tests.helpers import REPO
-from tests.security.strace_net import leaks, parse, strace_argv
+from crawler.netpolicy import free_ports
+from tests.support.cli import REPO
+from tests.support.strace_net import leaks, parse, strace_argv
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

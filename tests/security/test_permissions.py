@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from crawler.lab.tornet import free_ports
+from crawler.netpolicy import free_ports
 from crawler.sinks.spool import Spool, encode
 from crawler.sinks.sqlite import SqliteStore
-from tests.security.receiver import Receiver
-from tests.security.secrets_env import Secrets, run_cli, start_forum, write_secret_config
+from tests.support.receiver import Receiver
+from tests.support.secrets_env import Secrets, run_cli, start_forum, write_secret_config
 
 pytestmark = [pytest.mark.integration]
 

@@ -17,10 +17,10 @@ import sys
 
 import pytest
 
-from crawler.lab.forum import FixtureForum
-from crawler.lab.tornet import free_ports
-from crawler.logjson import MASK, redact, redact_obj, redact_record
-from tests.helpers import REPO, darkwatch, write_config
+from crawler.netpolicy import free_ports
+from crawler.privacy import MASK, redact, redact_obj, redact_record
+from darkwatch_lab.forum import FixtureForum
+from tests.support.cli import REPO, darkwatch, write_config
 
 PLANTED = "S3cretPlanted"
 KEY = {"DARKWATCH_FINGERPRINT_KEY": "redaction-test-key-0123456789"}

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from crawler.lab.tornet import free_ports
-from tests.security.receiver import Receiver
-from tests.security.secrets_env import (
+from crawler.netpolicy import free_ports
+from tests.support.receiver import Receiver
+from tests.support.secrets_env import (
     Secrets,
     run_cli,
     session_values,

@@ -6,10 +6,10 @@ import pytest
 import yaml
 
 from crawler.config.tor import TorConfig
-from crawler.lab.tornet import free_ports
+from crawler.netpolicy import free_ports
 from crawler.tor.control import TorUnavailable, ensure_tor_ready
-from tests.helpers import darkwatch
-from tests.tor.conftest import fetch_many
+from tests.support.cli import darkwatch
+from tests.support.tor_fetch import fetch_many
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

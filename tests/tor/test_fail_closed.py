@@ -9,10 +9,10 @@ import socket
 
 import pytest
 
-from crawler.lab.tornet import free_ports
-from tests.helpers import darkwatch, write_config
-from tests.tor.conftest import fetch_many
-from tests.tor.servers import CountingServer
+from crawler.netpolicy import free_ports
+from tests.support.cli import darkwatch, write_config
+from tests.support.servers import CountingServer
+from tests.support.tor_fetch import fetch_many
 
 pytestmark = pytest.mark.integration
 

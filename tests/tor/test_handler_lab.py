@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crawler.tor.settings import TOR_BROWSER_USER_AGENT
-from tests.tor.conftest import fetch_many
+from tests.support.tor_fetch import fetch_many
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

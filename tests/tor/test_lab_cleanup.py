@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.lab.tornet import _alive, free_ports
-from tests.helpers import REPO, darkwatch
+from crawler.netpolicy import free_ports
+from darkwatch_lab.tornet import _alive
+from tests.support.cli import REPO, darkwatch
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -8,10 +8,10 @@ import pytest
 
 from crawler.config import Config, ForumConfig
 from crawler.engines.blocks import block_signal
-from crawler.lab import tor_torrc as rc
 from crawler.netpolicy import parse_hostport
 from crawler.tor.identity import ForumIdentity
 from crawler.tor.settings import TOR_HANDLER, tor_settings
+from darkwatch_lab import tor_torrc as rc
 
 
 def forum(**kw):

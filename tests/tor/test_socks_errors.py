@@ -14,7 +14,7 @@ import threading
 import pytest
 
 from crawler.tor.errors import SOCKS_REPLIES, describe_reply
-from tests.tor.conftest import fetch_many
+from tests.support.tor_fetch import fetch_many
 
 pytestmark = pytest.mark.integration
 
