@@ -94,6 +94,8 @@ class CrawlResult:
     duration: float
     spooled: int = 0  # documents the remote store did not take; kept in the spool (exit 4)
     store_error: str = ""  # the local store failed a write: one line for the operator (exit 6)
+    # alert messages a channel gave up on, per channel (redacted URL): said, never silent
+    alerts_undelivered: dict[str, int] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[ForumResult]:
@@ -114,6 +116,8 @@ class CrawlResult:
     def to_dict(self) -> dict[str, Any]:
         return {"started": self.started, "duration": self.duration, "spooled": self.spooled,
                 **({"store_error": self.store_error} if self.store_error else {}),
+                **({"alerts_undelivered": self.alerts_undelivered}
+                   if self.alerts_undelivered else {}),
                 "forums": [asdict(f) for f in self.forums]}
 
 
@@ -346,7 +350,9 @@ def run_crawl(
         logger.exception("error while closing the store")
     if store_error:
         store_error = describe_store_failure(store_error, store.path)
-    return CrawlResult(results + skipped, started, time.monotonic() - t0, spooled, store_error)
+    undelivered = notifier.undelivered() if notifier is not None else {}
+    return CrawlResult(results + skipped, started, time.monotonic() - t0, spooled, store_error,
+                       undelivered)
 
 
 def describe_store_failure(failure: str, store_path: str) -> str:

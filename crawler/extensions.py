@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import StopDownload
 
+from crawler.errors import Classified
+
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
@@ -103,9 +105,8 @@ def failure_reason(failure: Failure) -> tuple[str, str]:
     refused = request.meta.get("darkwatch_refused") if request is not None else None
     if isinstance(exc, StopDownload) and refused:
         return ("not-html", refused)
-    kind = getattr(exc, "kind", None)
-    if kind:
-        return (kind, str(getattr(exc, "reason", exc)))
+    if isinstance(exc, Classified):
+        return (exc.kind, exc.reason)
     if isinstance(exc, IgnoreRequest) and "redirection" in str(exc):
         hops = request.meta.get("redirect_urls", []) if request is not None else []
         return ("redirect-loop", f"{str(exc)[:120]} ({len(hops)} hops, first "

@@ -15,6 +15,7 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
 from crawler.context import CrawlContext, Origin
+from crawler.errors import Classified
 from crawler.netpolicy import direct_refusal, has_binary_extension, origin
 
 if TYPE_CHECKING:
@@ -24,13 +25,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class Refused(IgnoreRequest):
+class Refused(Classified, IgnoreRequest):
     """A request darkwatch will not send; ``reason`` ends up in the crawl summary."""
-
-    def __init__(self, kind: str, reason: str) -> None:
-        super().__init__(reason)
-        self.kind = kind
-        self.reason = reason
 
 
 class ForumScopeMiddleware:

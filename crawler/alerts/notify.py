@@ -128,6 +128,11 @@ class Notifier:
             uninstall_secret_filter(self._filter)
             log.info("alerts: %s", ", ".join(f"{k}={v}" for k, v in self.stats.items()))
 
+    def undelivered(self) -> dict[str, int]:
+        """Messages each channel gave up on or abandoned at the deadline (channel URLs
+        redacted): they were not delivered, the alerts stay in the store."""
+        return {ch.name: ch.failed for ch in self.channels if ch.failed}
+
     def _send_digest(self, deadline: float) -> None:
         assert self.state is not None
         queued = self.state.queued() if self.cfg.digest else []

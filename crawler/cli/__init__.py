@@ -84,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from crawler.privacy import install_redaction, redact
 
     install_redaction()  # every log line and uncaught traceback of every command: no credentials
-    from crawler.sinks.base import StoreError
+    from crawler.sinks.base import ElasticsearchError, StoreError
 
     try:
         code = int(handler(args) or 0)
@@ -95,6 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreError as exc:  # damaged or unusable SQLite store: one line, no traceback
         print(f"error: {redact(str(exc))}", file=sys.stderr)
         return 2
+    except ElasticsearchError as exc:  # misconfigured or refusing Elasticsearch: one line
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
+        return int(ExitCode.STORE)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -113,6 +113,11 @@ def run(args: argparse.Namespace) -> int:
     if result.spooled:
         print(f"store unavailable: {result.spooled} document(s) kept in the spool; they are sent "
               "on the next run or by `darkwatch spool replay`", file=sys.stderr)
+    if result.alerts_undelivered:  # the alerts are stored, but nobody was told
+        print(redact("alerts: " + ", ".join(
+            f"{n} message(s) not delivered to {name}" for name, n in result.alerts_undelivered.items())
+            + "; the alerts stay in the store (`darkwatch alerts list`): check the channel"),
+            file=sys.stderr)
     if args.report:
         try:
             write_private(args.report, json.dumps(redact_obj(result.to_dict()), indent=2))

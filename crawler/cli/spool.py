@@ -47,13 +47,13 @@ def status(args: argparse.Namespace) -> int:
 
 def replay(args: argparse.Namespace) -> int:
     from crawler.sinks.elasticsearch import ElasticsearchSink
-    from crawler.sinks.es_client import StoreError
+    from crawler.sinks.es_client import ElasticsearchError
 
     sink = ElasticsearchSink(_es(args))
     sink.announce = False  # the outcome is printed below, once
     try:
         res = sink.flush()
-    except StoreError as exc:
+    except ElasticsearchError as exc:
         print(redact(f"error: {exc}"), file=sys.stderr)
         return EXIT_STORE
     finally:

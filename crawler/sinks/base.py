@@ -21,6 +21,11 @@ class StoreError(Exception):
     """The local store cannot be used; the message is one actionable line for the operator."""
 
 
+class ElasticsearchError(Exception):
+    """Elasticsearch cannot be used as configured; the message is safe to log. Not a
+    :class:`StoreError`: that one means the local store failed (and stops a crawl)."""
+
+
 class StoreUnavailable(StoreError):
     """The store cannot be opened or written at all (missing permission, path is a directory)."""
 

@@ -36,7 +36,7 @@ from crawler.config.store import ElasticsearchConfig
 from crawler.model import Alert, Post, utcnow_iso
 from crawler.sinks import es_docs
 from crawler.sinks.base import ALERT_STATUSES
-from crawler.sinks.es_client import StoreError, describe, is_transient, make_client
+from crawler.sinks.es_client import ElasticsearchError, describe, is_transient, make_client
 from crawler.sinks.spool import Record, Spool, encode
 from crawler.vocabulary import LEVELS
 
@@ -309,7 +309,7 @@ class ElasticsearchSink:
                 res.error = describe(exc, self.cfg)
                 logger.debug("Elasticsearch: %s", res.error, exc_info=exc)
                 if not is_transient(exc) and not _is_auth(exc):
-                    raise StoreError(res.error) from None
+                    raise ElasticsearchError(res.error) from None
             if res.error or res.kept:
                 self.last_error = res.error or f"{res.kept} document(s) refused for now (429/5xx)"
                 self._retry_after = time.monotonic() + self.cfg.retry_interval
@@ -499,7 +499,7 @@ class ElasticsearchSink:
                 return True
             except ConflictError:
                 continue  # re-detected or edited meanwhile: read again
-        raise StoreError(f"alert {alert_id}: too many concurrent updates, try again")
+        raise ElasticsearchError(f"alert {alert_id}: too many concurrent updates, try again")
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -11,10 +11,9 @@ from typing import Any
 
 from crawler.config.store import ElasticsearchConfig
 from crawler.privacy import hide, redact
+from crawler.sinks.base import ElasticsearchError
 
-
-class StoreError(Exception):
-    """Elasticsearch cannot be used as configured; the message is safe to log."""
+__all__ = ["ElasticsearchError", "describe", "is_transient", "make_client"]
 
 
 # The client's own loggers: a failing node logs a traceback per attempt (12 in a short crawl

@@ -25,6 +25,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.endpoints import wrapClientTLS
 from twisted.web.client import URI, Agent, BrowserLikePolicyForHTTPS
 
+from crawler.errors import Classified
 from crawler.netpolicy import parse_hostport
 from crawler.tor.identity import identity_for
 from crawler.tor.socks import SocksEndpoint
@@ -37,13 +38,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class TorRouteError(Exception):
+class TorRouteError(Classified):
     """The request was refused before any connection: there is no Tor route."""
-
-    def __init__(self, kind: str, reason: str) -> None:
-        super().__init__(reason)
-        self.kind = kind
-        self.reason = reason
 
 
 class _SocksAgent(Agent):

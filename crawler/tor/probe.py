@@ -12,15 +12,13 @@ from urllib.parse import urlsplit
 
 import socks  # pysocks
 
+from crawler.errors import Classified
 from crawler.netpolicy import parse_hostport
 from crawler.tor.errors import describe_reply
 
 
-class ProbeError(Exception):
-    def __init__(self, kind: str, reason: str) -> None:
-        super().__init__(reason)
-        self.kind = kind
-        self.reason = reason
+class ProbeError(Classified):
+    """The probe fetch through Tor failed: ``kind`` says where (SOCKS, Tor, the site)."""
 
 
 @dataclass

@@ -22,19 +22,19 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from crawler.errors import Classified
 from crawler.tor.errors import describe_reply
 
 
-class TorSocksError(terr.ConnectError):
+class TorSocksError(Classified, terr.ConnectError):
     """A request could not get through Tor. A ConnectError, so Scrapy's retry applies.
 
     ``kind``/``reason`` are what the crawl summary shows (see crawler.extensions).
     """
 
     def __init__(self, kind: str, reason: str) -> None:
-        super().__init__(string=reason)
-        self.kind = kind
-        self.reason = reason
+        terr.ConnectError.__init__(self, string=reason)
+        self.classify(kind, reason)
 
     def __str__(self) -> str:
         return self.reason

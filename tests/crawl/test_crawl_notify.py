@@ -89,3 +89,32 @@ def test_notify_alert_still_sends_once_per_rule_and_thread(
     assert len(pairs) <= len(got_mails) <= len(pairs) + 1
     assert not [m for m in got_hooks + got_mails if "Incident id:" in _text(m)]
     _no_clear_nir(forum, got_hooks + got_mails)
+
+
+def test_a_channel_that_gives_up_is_said_not_silent(forum, tmp_path, monkeypatch, webhook_server):
+    """A dead channel never blocks the crawl, and the operator is told how many messages it
+    did not deliver (stderr and the report), with the alerts still in the store."""
+    from crawler.netpolicy import free_ports
+
+    monkeypatch.setenv("DARKWATCH_FINGERPRINT_KEY", KEY)
+    (dead,) = free_ports(1)  # nothing listens there
+    hook_port, hooks = webhook_server
+    cfg = write_config(
+        tmp_path / "darkwatch.yml", [forum.forum_config("phpbb")],
+        rules={"paths": [str(REPO / "rules")]},
+        alerts={"channels": [f"json://127.0.0.1:{dead}/hook", f"json://127.0.0.1:{hook_port}/hook"],
+                "min_level": "critical", "throttle": "1h", "retries": 0, "close_timeout": 30})
+    res = darkwatch("crawl", "--config", str(cfg), "--direct", "-q", "--report",
+                    str(tmp_path / "report.json"))
+    assert res.returncode == 0, res.stdout + res.stderr
+    delivered = hooks.wait_for(1, timeout=30)
+    assert delivered, "the live channel must still get its notices"
+    line = next(ln for ln in res.stderr.splitlines() if ln.startswith("alerts: "))
+    # the channel is named with its path hidden (a webhook path often is the token)
+    assert f"not delivered to json://127.0.0.1:{dead}/****" in line and "alerts list" in line
+    report = json.loads((tmp_path / "report.json").read_text())
+    (name, n), = report["alerts_undelivered"].items()
+    assert name == f"json://127.0.0.1:{dead}/****" and n >= 1
+    assert f"{n} message(s) not delivered" in line
+    db = sqlite3.connect(tmp_path / "darkwatch.db")
+    assert db.execute("SELECT COUNT(*) FROM alerts WHERE level_rank = 4").fetchone()[0] >= n
