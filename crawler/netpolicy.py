@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import posixpath
+import random
 import socket
 from urllib.parse import urlsplit
 
@@ -80,16 +81,46 @@ def forbid_public_suffix_fetch() -> None:
         cookies._split_domain = TLDExtract(suffix_list_urls=(), include_psl_private_domains=True)
 
 
+EPHEMERAL_RANGE = "/proc/sys/net/ipv4/ip_local_port_range"
+
+
+def _below_ephemeral() -> tuple[int, int]:
+    """Ports below the kernel's ephemeral range, which it never hands to outgoing connections.
+
+    A port from ``bind(0)`` comes from that range, so between the pick and tor's own bind any
+    outgoing connection on the machine (a circuit, an HTTP client) may take it: the lab's tor
+    then exits with "address in use", at random, under load. Below the range only another
+    explicit bind can collide, and a random pick makes that unlikely."""
+    try:
+        with open(EPHEMERAL_RANGE) as fh:
+            start = int(fh.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        start = 32768
+    return max(10000, start - 16000), start - 1
+
+
 def free_ports(n: int) -> list[int]:
-    """n distinct free loopback ports (held open together so they differ).
+    """n distinct free loopback ports (held open together so they differ), picked at random
+    below the ephemeral range (see :func:`_below_ephemeral`); from the kernel (``bind(0)``)
+    only where that range leaves no room.
 
     The one port helper: a launched tor, the lab and the tests take their ports here.
     """
-    socks_, ports = [], []
+    lo, hi = _below_ephemeral()
+    rng = random.SystemRandom()
+    socks_: list[socket.socket] = []
+    ports: list[int] = []
+    tries = 0
     try:
-        for _ in range(n):
+        while len(ports) < n:
+            tries += 1
+            port = rng.randint(lo, hi) if hi - lo >= 1000 and tries <= 50 * n else 0
             s = socket.socket()
-            s.bind(("127.0.0.1", 0))
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:  # taken (or in TIME_WAIT): pick another
+                s.close()
+                continue
             socks_.append(s)
             ports.append(s.getsockname()[1])
     finally:

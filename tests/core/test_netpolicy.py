@@ -53,3 +53,21 @@ def test_public_suffix_list_is_never_fetched(order):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                        cwd=str(Path(__file__).resolve().parents[2]), timeout=60)
     assert r.returncode == 0 and "offline" in r.stdout, r.stderr
+
+
+def test_free_ports_stay_below_the_ephemeral_range():
+    """A port picked from the kernel's ephemeral range can be taken by any outgoing connection
+    before the lab's tor binds it ("address in use" at random, under load): picks stay below."""
+    import socket
+
+    from crawler.netpolicy import _below_ephemeral, free_ports
+
+    lo, hi = _below_ephemeral()
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as fh:
+        start = int(fh.read().split()[0])
+    assert hi < start
+    ports = free_ports(40)
+    assert len(set(ports)) == 40 and all(lo <= p <= hi for p in ports)
+    for p in ports[:5]:  # and each is really free now
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", p))
