@@ -14,6 +14,7 @@ import pytest
 from crawler.netpolicy import free_ports
 from darkwatch_lab.tornet import _alive
 from tests.support.cli import REPO, darkwatch
+from tests.support.figures import figure
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -42,19 +43,40 @@ def target_port() -> int:
     return free_ports(1)[0]
 
 
-def test_ctrl_c_during_lab_up_kills_every_process(tmp_path, target_port):
-    proc, nodes = start_up(tmp_path / "lab", target_port)
-    dead = [n["name"] for n in nodes if not _alive(n["pid"], n["datadir"])]
-    if dead:  # a node that died on its own (before the signal) is not what this test is about
-        proc.kill()
-        raise AssertionError(f"lab nodes {dead} exited during start-up, before any signal: "
-                             + proc.communicate(timeout=30)[1][-2000:])
+def start_up_alive(request, lab_dir: Path, port: int) -> tuple[subprocess.Popen, list[dict]]:
+    """``start_up`` whose nodes are all alive when the test acts.
+
+    In two full-suite runs (never alone, in 20 runs), 7 of the 8 tor nodes died within 25 ms
+    of their start, before printing more than their banner, while the last one spawned lived:
+    something outside the lab killed them; it is not what these tests are about. The first
+    attempt's evidence (which nodes, `lab up`'s own report with their last log lines) is
+    printed in the run's output, and the test goes on with a fresh lab once."""
+    for attempt in (1, 2):
+        proc, nodes = start_up(lab_dir, port)
+        dead = [n["name"] for n in nodes if not _alive(n["pid"], n["datadir"])]
+        if not dead:
+            return proc, nodes
+        try:  # `lab up` notices within 0.2 s and says which node exited, with its log lines
+            err = proc.communicate(timeout=15)[1]
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            err = proc.communicate(timeout=15)[1]
+        figure(request, f"[lab cleanup] attempt {attempt}: nodes {dead} were dead before any "
+                        f"signal; lab up said: {err[-1500:]}")
+        lab_dir = lab_dir.with_name(lab_dir.name + "-again")
+        port = free_ports(1)[0]
+    raise AssertionError(f"lab nodes {dead} died during start-up twice: {err[-2000:]}")
+
+
+def test_ctrl_c_during_lab_up_kills_every_process(request, tmp_path, target_port):
+    proc, nodes = start_up_alive(request, tmp_path / "lab", target_port)
     assert len(nodes) == 8
+    lab_dir = Path(nodes[0]["datadir"]).parents[1]
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=30)
     assert proc.returncode != 0
     assert [n["name"] for n in nodes if _alive(n["pid"], n["datadir"])] == []
-    assert not (tmp_path / "lab" / "lab.json").exists()
+    assert not (lab_dir / "lab.json").exists()
 
 
 def test_lab_down_from_another_process(tmp_path, target_port):
