@@ -46,7 +46,7 @@ def target_port() -> int:
 def start_up_alive(request, lab_dir: Path, port: int) -> tuple[subprocess.Popen, list[dict]]:
     """``start_up`` whose nodes are all alive when the test acts.
 
-    In two full-suite runs (never alone, in 20 runs), 7 of the 8 tor nodes died within 25 ms
+    In two full-suite runs (and once in 17 runs alone), 7 of the 8 tor nodes died within 25 ms
     of their start, before printing more than their banner, while the last one spawned lived:
     something outside the lab killed them; it is not what these tests are about. The first
     attempt's evidence (which nodes, `lab up`'s own report with their last log lines) is
