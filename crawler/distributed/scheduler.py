@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from redis.exceptions import RedisError
 from scrapy_redis.scheduler import Scheduler
@@ -26,6 +26,22 @@ logger = logging.getLogger(__name__)
 
 LOCAL = "_dw_local"
 DF_CHECKED = "_dw_df"
+
+
+@runtime_checkable
+class QueueSpider(Protocol):
+    """What the shared queue needs from the spider it feeds (DistributedForumSpider has it).
+
+    ``ready``: False until the worker's login took (nothing is popped before: a page fetched
+    anonymously would be read as an empty forum). ``cookies``: the session every popped
+    request carries. ``on_dropped``: a request dropped as already seen is reported.
+    """
+
+    name: str
+    ready: bool
+    cookies: list[dict[str, Any]]
+
+    def on_dropped(self, request: Any, spider: Any = None) -> None: ...
 
 
 class DistributedScheduler(Scheduler):
@@ -47,7 +63,10 @@ class DistributedScheduler(Scheduler):
         return inst
 
     def open(self, spider: Any) -> None:
-        self.spider = spider
+        if not isinstance(spider, QueueSpider):
+            raise TypeError(f"{type(spider).__name__} cannot run on the shared queue: it needs "
+                            "ready, cookies and on_dropped (subclass DistributedForumSpider)")
+        self.spider: QueueSpider = spider
         self.queue = ReliableQueue(self.server, spider, self.queue_key % {"spider": spider.name},
                                    codec, worker_id=self.worker_id)
         if not self.df:
@@ -87,9 +106,7 @@ class DistributedScheduler(Scheduler):
                     # seen ends here: its slot must be freed, or the round never ends.
                     self.queue.ack(token)
                     request.meta.pop("darkwatch_token", None)
-                    on_dropped = getattr(self.spider, "on_dropped", None)
-                    if on_dropped is not None:
-                        on_dropped(request)  # a redirect loop is reported, not swallowed
+                    self.spider.on_dropped(request)  # a redirect loop is reported, not swallowed
                     if self.stats:
                         self.stats.inc_value("dupefilter/filtered")
             except RedisError as exc:
@@ -114,7 +131,7 @@ class DistributedScheduler(Scheduler):
             self._flush_unsent()
         if not self.unsent:  # acks only after the follow-ups they vouch for are queued
             self._flush_acks()
-        if not getattr(self.spider, "ready", True):
+        if not self.spider.ready:
             return None
         try:
             request = self.queue.pop()
@@ -126,9 +143,8 @@ class DistributedScheduler(Scheduler):
             self.held.add(request.meta["darkwatch_token"])
             if self.stats:
                 self.stats.inc_value("scheduler/dequeued/redis")
-            cookies = getattr(self.spider, "cookies", None)
-            if cookies and not request.cookies:
-                request.cookies = cookies
+            if self.spider.cookies and not request.cookies:
+                request.cookies = self.spider.cookies
         return request
 
     def has_pending_requests(self) -> bool:

@@ -8,8 +8,8 @@ at the lab client and the onion forum.
 
 Cleanup is layered: ``down()``; an ``atexit`` hook and SIGTERM handling for the owning
 process (unless ``detach=True``, as for ``darkwatch lab up``); and ``down`` kills by
-recorded PID and process group, checking the command line first so a recycled PID is
-never hit.
+recorded PID and process group, checking first that the process runs in (or names) the
+node's data dir, so a recycled PID is never hit.
 """
 
 from __future__ import annotations
@@ -146,9 +146,10 @@ class TorLab:
                 state = LabState.load(self.state_path)
         nodes = list(state.nodes) if state else []
         pids = {n.pid for n in nodes}
-        for p in self._procs:
-            if p.pid not in pids:
-                nodes.append(NodeState(name="?", role="?", pid=p.pid, datadir=""))
+        for p in self._procs:  # our own children not in the state (a restarted node's old self)
+            if p.pid not in pids and p.poll() is None:  # unreaped: the PID is still this child's
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(p.pid, signal.SIGTERM)
         for n in nodes:
             _signal_group(n.pid, n.datadir, signal.SIGTERM)
         deadline = time.monotonic() + 5
@@ -159,8 +160,12 @@ class TorLab:
             if _alive(n.pid, n.datadir):
                 _signal_group(n.pid, n.datadir, signal.SIGKILL)
         for p in self._procs:
-            with contextlib.suppress(Exception):
+            try:
                 p.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                p.kill()  # Popen signals only an unreaped child: never a recycled PID
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    p.wait(timeout=2)
         self._procs.clear()
         if self.state_path.exists():
             with contextlib.suppress(OSError):
@@ -186,9 +191,9 @@ class TorLab:
 
     def _spawn(self, name: str, argv: list[str], log: Path, env: dict[str, str] | None = None
                ) -> subprocess.Popen[bytes]:
-        with open(log, "ab") as fh:
+        with open(log, "ab") as fh:  # cwd = the node's data dir: how _alive knows it is ours
             p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
-                                 start_new_session=True, env=env, close_fds=True)
+                                 start_new_session=True, env=env, close_fds=True, cwd=log.parent)
         self._procs.append(p)
         return p
 
@@ -408,11 +413,14 @@ def _cmdline(pid: int) -> str:
 
 
 def _alive(pid: int, datadir: str) -> bool:
-    """Alive and still ours: the command line mentions our data dir (guards recycled PIDs)."""
-    if pid <= 0:
-        return False
-    cmd = _cmdline(pid)
-    if not cmd:
+    """Alive and still ours (guards recycled PIDs: pid_max is 32768 on small machines).
+
+    Ours means the command line names our data dir (tor: ``-f <datadir>/torrc``) or the
+    process runs in it (every lab process is started with ``cwd=datadir``). A process we
+    cannot tie to a data dir is never ours: signalling a bare PID once killed freshly
+    started tor nodes of another lab that had been handed the recycled number.
+    """
+    if pid <= 0 or not datadir:
         return False
     try:
         with open(f"/proc/{pid}/stat") as fh:
@@ -420,7 +428,12 @@ def _alive(pid: int, datadir: str) -> bool:
                 return False
     except OSError:
         return False
-    return not datadir or datadir in cmd or "darkwatch_lab.forum" in cmd
+    if datadir in _cmdline(pid):
+        return True
+    try:
+        return os.path.realpath(f"/proc/{pid}/cwd") == os.path.realpath(datadir)
+    except OSError:
+        return False
 
 
 def _signal_group(pid: int, datadir: str, sig: int) -> None:

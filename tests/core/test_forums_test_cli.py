@@ -10,18 +10,18 @@ import json
 
 import pytest
 
-from darkwatch_lab.forum import DEFAULT_PASSWORD, DEFAULT_USER, FixtureForum
+from darkwatch_lab.forum import DEFAULT_PASSWORD, DEFAULT_USER
 from darkwatch_lab.forum_content import PRIVATE_BOARD
 from tests.support.cli import darkwatch, write_config
-from tests.support.forum_lab import ACME_SELECTORS
+from tests.support.forum_lab import ACME_SELECTORS, running_forum
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def lab():
-    with FixtureForum(seed=1, skins=("phpbb", "acme")) as server:
-        yield server
+    with running_forum("phpbb", "acme") as forum:
+        yield forum.server
 
 
 def acme(lab, tmp_path, auth: dict | None = None, **selectors) -> str:

@@ -19,21 +19,16 @@ import yaml
 from crawler.model import Alert, Post
 from crawler.recovery import RecoveryJournal, journal_paths, replay
 from crawler.sinks.sqlite import SqliteStore
-from darkwatch_lab.forum import FixtureForum
 from tests.support.cli import REPO, darkwatch
-from tests.support.forum_lab import Lab
+from tests.support.forum_lab import Lab, running_forum
 
 KEY = {"DARKWATCH_FINGERPRINT_KEY": "test-key-0123456789abcdef"}
 
 
 @pytest.fixture
 def lab():
-    server = FixtureForum(seed=1, skins=("phpbb",))
-    server.start()
-    try:
-        yield Lab(server)
-    finally:
-        server.stop()
+    with running_forum("phpbb") as forum:
+        yield forum
 
 
 def write_cfg(path: Path, lab: Lab, store: Path, **store_extra) -> Path:

@@ -15,14 +15,14 @@ from crawler.monitoring import BLIND_RULE
 from darkwatch_lab.forum import DEFAULT_PASSWORD, DEFAULT_USER, FixtureForum
 from darkwatch_lab.forum_content import PRIVATE_BOARD
 from tests.support.cli import darkwatch, export, write_config
-from tests.support.forum_lab import ACME_SELECTORS
+from tests.support.forum_lab import ACME_SELECTORS, running_forum
 
 pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def lab():
-    with FixtureForum(seed=1, skins=("phpbb", "acme")) as server:
-        yield server
+    with running_forum("phpbb", "acme") as forum:
+        yield forum.server
 
 
 def acme_forum(lab: FixtureForum, board: int, **extra) -> dict:

@@ -34,3 +34,17 @@ def test_garbage_is_refused():
     for raw in (b"[]", b'{"no": "url"}', b"\x80\x04pickle"):
         with pytest.raises(ValueError):
             codec.loads(raw)
+
+
+def test_the_shared_queue_refuses_a_spider_without_its_contract():
+    """ready/cookies/on_dropped are declared (QueueSpider), not probed with getattr."""
+    from scrapy import Spider
+
+    from crawler.distributed.scheduler import DistributedScheduler
+
+    sched = DistributedScheduler(server=None, persist=True, flush_on_start=False,
+                                 queue_key="%(spider)s:q", queue_cls="scrapy_redis.queue.FifoQueue",
+                                 dupefilter=None, dupefilter_key="%(spider)s:df",
+                                 idle_before_close=0)
+    with pytest.raises(TypeError, match="DistributedForumSpider"):
+        sched.open(Spider(name="plain"))

@@ -20,11 +20,10 @@ import pytest
 import redis
 import yaml
 
-from darkwatch_lab.forum import FixtureForum
 from tests.support.cli import REPO
 from tests.support.distributed import ENV, coordinate, finish, worker_pool
 from tests.support.figures import figure
-from tests.support.forum_lab import Lab
+from tests.support.forum_lab import Lab, running_forum
 
 DELAY = 0.05  # seconds between two requests to one forum, across all workers
 LOGIN_PATHS = ("/phpbb/ucp.php", "/phpbb/index.php")
@@ -32,12 +31,8 @@ LOGIN_PATHS = ("/phpbb/ucp.php", "/phpbb/index.php")
 
 @pytest.fixture
 def lab():
-    server = FixtureForum(seed=1, skins=("phpbb", "mybb"))
-    server.start()
-    try:
-        yield Lab(server)
-    finally:
-        server.stop()
+    with running_forum("phpbb", "mybb") as forum:
+        yield forum
 
 
 def write_cfg(tmp_path: Path, lab: Lab, concurrency: int = 2) -> Path:

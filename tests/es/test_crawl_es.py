@@ -11,8 +11,8 @@ import uuid
 
 import pytest
 
-from darkwatch_lab.forum import FixtureForum
 from tests.support.cli import REPO, darkwatch, write_config
+from tests.support.forum_lab import running_forum
 
 pytestmark = pytest.mark.integration
 
@@ -21,10 +21,8 @@ KEY = {"DARKWATCH_FINGERPRINT_KEY": "es-test-key-0123456789"}
 
 @pytest.fixture
 def lab():
-    f = FixtureForum(seed=1)
-    f.start()
-    yield f
-    f.stop()
+    with running_forum() as forum:
+        yield forum.server
 
 
 def forums(lab, delay=0.0):

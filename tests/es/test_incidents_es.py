@@ -11,9 +11,8 @@ import uuid
 import pytest
 
 from crawler.sinks.sqlite import SqliteStore
-from darkwatch_lab.forum import FixtureForum
 from tests.support.cli import REPO, darkwatch, write_config
-from tests.support.forum_lab import Lab
+from tests.support.forum_lab import running_forum
 from tests.support.incidents import nirs
 
 pytestmark = pytest.mark.integration
@@ -25,12 +24,8 @@ SAME = ("level", "posts", "alerts", "nir_distinct", "labs", "rules", "authors", 
 
 @pytest.fixture
 def lab():
-    server = FixtureForum(seed=1, skins=("phpbb", "mybb"))  # the same threads on two engines
-    server.start()
-    try:
-        yield Lab(server)
-    finally:
-        server.stop()
+    with running_forum("phpbb", "mybb") as forum:  # the same threads on two engines
+        yield forum
 
 
 @pytest.fixture

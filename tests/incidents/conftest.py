@@ -8,9 +8,8 @@ import pytest
 from crawler.config.rules import RulesConfig
 from crawler.rules.post import PostRules
 from crawler.sinks.sqlite import SqliteStore
-from darkwatch_lab.forum import FixtureForum
 from tests.support.cli import REPO
-from tests.support.forum_lab import Lab
+from tests.support.forum_lab import running_forum
 from tests.support.incidents import KEY, Maker
 
 
@@ -28,9 +27,5 @@ def store(tmp_path):
 
 @pytest.fixture
 def lab():
-    server = FixtureForum(seed=1, skins=("phpbb", "mybb"))
-    server.start()
-    try:
-        yield Lab(server)
-    finally:
-        server.stop()
+    with running_forum("phpbb", "mybb") as forum:
+        yield forum

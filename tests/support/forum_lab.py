@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from darkwatch_lab.forum import FixtureForum
@@ -52,6 +54,18 @@ class Lab:
                 seen.add(tid)
                 out.append(tid)
         return out
+
+
+@contextmanager
+def running_forum(*skins: str, seed: int = 1, **options: object) -> Iterator[Lab]:
+    """The fixture forum on a free loopback port, stopped afterwards: the one way tests start it.
+
+    ``skins`` defaults to the forum's own default set; ``options`` go to ``FixtureForum``.
+    """
+    if skins:
+        options["skins"] = skins
+    with FixtureForum(seed=seed, **options) as server:  # type: ignore[arg-type]
+        yield Lab(server)
 
 
 # A custom config for the lab's "Acme Board" engine (no preset covers it).
