@@ -10,16 +10,24 @@
   (``fr-nir``...), over the same UTF-8 bytes.
 
 Identical patterns shared by several rules (the NIR detector used by three rules) run once.
+
+A summary scan of a dump (``Matcher.arrays``: nothing is printed) takes keyword and detector hits
+as arrays (:class:`HitArray`, :class:`SpanArray`): a leak has a lab name, an insurer and a NIR on
+every row, and one Python object per match cost more than finding it. The hits are the same
+(``tests/rules/test_keyword_arrays.py``).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import chain, compress
 from typing import Any
 
 import ahocorasick
+import numpy as np
 import re2
 
 from crawler.rules import nirbulk
@@ -41,6 +49,113 @@ class Hit:
     canonical: str  # what the fingerprint is computed on
     masked: str
     value: str  # the clear matched text: in memory only, shown only with reveal
+
+
+class HitArray:
+    """Keyword hits of one pattern as arrays (summary scans: a dump has ~2 per row).
+
+    A dump scan that prints nothing needs counts, the distinct keywords and positions, not one
+    ``Hit`` object per match. Iterating still gives ``Hit`` objects (canonical = the folded
+    keyword, no clear value, no mask: nothing is printed) for the few consumers that want them.
+    """
+
+    __slots__ = ("starts", "ends", "kws", "words")
+
+    def __init__(self, starts: np.ndarray, ends: np.ndarray, kws: np.ndarray,
+                 words: list[str]) -> None:
+        self.starts, self.ends, self.kws, self.words = starts, ends, kws, words
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __bool__(self) -> bool:
+        return len(self.starts) > 0
+
+    def __iter__(self) -> Iterator[Hit]:
+        w = self.words
+        for s, e, k in zip(self.starts.tolist(), self.ends.tolist(), self.kws.tolist(),
+                           strict=True):
+            yield Hit(s, e, w[k], "", "")
+
+    def where(self, keep: np.ndarray) -> HitArray:
+        return HitArray(self.starts[keep], self.ends[keep], self.kws[keep], self.words)
+
+    def distinct(self) -> set[str]:
+        w = self.words
+        return {w[k] for k in np.unique(self.kws).tolist()}
+
+    def canonicals(self) -> list[str]:
+        w = self.words
+        return [w[k] for k in self.kws.tolist()]
+
+
+class SpanArray:
+    """Detector hits of one pattern as arrays plus their canonical strings (summary scans:
+    a dump window holds thousands of NIRs; the canonical strings are needed, the objects not)."""
+
+    __slots__ = ("starts", "ends", "canon")
+
+    def __init__(self, starts: np.ndarray, ends: np.ndarray, canon: list[str]) -> None:
+        self.starts, self.ends, self.canon = starts, ends, canon
+
+    def __len__(self) -> int:
+        return len(self.canon)
+
+    def __bool__(self) -> bool:
+        return bool(self.canon)
+
+    def __iter__(self) -> Iterator[Hit]:
+        for s, e, c in zip(self.starts.tolist(), self.ends.tolist(), self.canon, strict=True):
+            yield Hit(s, e, c, "", "")
+
+    def where(self, keep: np.ndarray) -> SpanArray:
+        if keep.all():
+            return self
+        return SpanArray(self.starts[keep], self.ends[keep],
+                         list(compress(self.canon, keep.tolist())))
+
+    def distinct(self) -> set[str]:
+        return set(self.canon)
+
+    def canonicals(self) -> list[str]:
+        return self.canon
+
+
+def _to_original(folded: Any, pos: np.ndarray, end: bool) -> np.ndarray:
+    """``Folded.to_original`` over an array of folded offsets."""
+    ns = np.asarray(folded.nstarts, dtype=np.int64)
+    nl = np.asarray(folded.nlens, dtype=np.int64)
+    orig = np.asarray(folded.origs, dtype=np.int64)
+    k = np.searchsorted(ns, pos, side="right") - 1
+    kk = np.maximum(k, 0)
+    s, ln, o = ns[kk], nl[kk], orig[kk]
+    inside = pos < s + ln
+    out = np.where(inside, o + ((pos > s) if end else 0), o + 1 + (pos - s - ln))
+    return np.where(k < 0, pos, out)
+
+
+def _surely_inside(folded: Any, text: str, starts: np.ndarray, ends: np.ndarray,
+                   before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Matches ``word_bounded`` would refuse, decided in bulk: an ASCII letter or digit glued
+    to one side, with no CamelCase break possible there (the original character at that edge
+    is an ASCII character that is not a capital). The others are left to ``word_bounded``."""
+    codes = (np.frombuffer(text.encode("ascii"), dtype=np.uint8) if text.isascii()
+             else np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
+    n = len(codes)
+
+    def alnum(c: np.ndarray) -> np.ndarray:
+        return (((c >= 48) & (c <= 57)) | ((c >= 65) & (c <= 90)) | ((c >= 97) & (c <= 122)))
+
+    def no_camel(i: np.ndarray) -> np.ndarray:  # camel_break(text, i) is surely False
+        inside = (i > 0) & (i < n)
+        c = codes[np.clip(i, 0, n - 1)].astype(np.int64)
+        return ~inside | ((c < 128) & ~((c >= 65) & (c <= 90)))
+
+    o_start = _to_original(folded, starts, False) if folded.nstarts else starts
+    o_end = _to_original(folded, ends, True) if folded.nstarts else ends
+    left = (starts > 0) & alnum(before) & no_camel(o_start)
+    right = alnum(after) & no_camel(o_end)
+    return left | right
 
 
 @dataclass(slots=True)
@@ -88,6 +203,9 @@ class Matcher:
         self._set: re2.Set | None = None
         self._detectors: list[tuple[int, Detector]] = []
         self._masks: list[bool] = []  # per pid: mask the matched text
+        # arrays: keyword hits come as HitArray (a summary scan; set by the dump Scanner)
+        self.arrays = False
+        self._indexed: dict[tuple[bool, bool], tuple[Any, ...]] = {}
 
     def add(self, p: Pattern) -> int:
         key = _pattern_key(p)
@@ -143,7 +261,10 @@ class Matcher:
             return hits
         data = text.encode("utf-8", "replace")
         for mode, automaton in self._automata.items():
-            self._scan_keywords(text, mode, automaton, hits, limit, data)
+            if self.arrays:
+                self._scan_keywords_arrays(text, mode, hits, limit, data)
+            else:
+                self._scan_keywords(text, mode, automaton, hits, limit, data)
         if self._regexes or self._detectors:
             self._scan_bytes(text, data, hits, limit, window)
         return hits
@@ -184,6 +305,91 @@ class Matcher:
                 else:
                     value = text[s:e] if keep else ""
                     bucket.append(Hit(s, e, ft[start:end], value or text[s:e], value))
+
+    def _indexed_automaton(self, mode: tuple[bool, bool]) -> tuple[Any, ...]:
+        """The keywords of ``mode`` in an automaton whose values are plain ints, so that its
+        matches stream into one numpy array without a Python object per match."""
+        got = self._indexed.get(mode)
+        if got is None:
+            table = self._kw[mode]
+            words = list(table)
+            a = ahocorasick.Automaton()
+            for i, w in enumerate(words):
+                a.add_word(w, i)
+            a.make_automaton()
+            lens = np.array([len(w) for w in words], dtype=np.int64)
+            by_pid: dict[int, tuple[np.ndarray, bool]] = {}
+            for i, w in enumerate(words):
+                for pid, word in table[w]:
+                    member = by_pid.get(pid, (np.zeros(len(words), dtype=bool), word))[0]
+                    member[i] = True
+                    by_pid[pid] = (member, word)
+            got = self._indexed[mode] = (a, words, lens, by_pid)
+        return got
+
+    def _scan_keywords_arrays(self, text: str, mode: tuple[bool, bool], hits, limit: int | None,
+                              data: bytes | None = None) -> None:
+        """``_scan_keywords`` for a summary: the same hits (same order, same word boundaries,
+        same cap), as HitArray."""
+        folded = fold(text, *mode, utf8=data)
+        ft = folded.text
+        automaton, words, lens, by_pid = self._indexed_automaton(mode)
+        flat = np.fromiter(chain.from_iterable(automaton.iter(ft)), dtype=np.int64)
+        if not flat.size:
+            return
+        ends = flat[0::2] + 1
+        kws = flat[1::2]
+        starts = ends - lens[kws]
+        present = np.zeros(len(words), dtype=bool)
+        present[kws] = True
+        bounded: np.ndarray | None = None
+        for pid, (member, word) in by_pid.items():
+            if not (member & present).any():
+                continue
+            sel = member[kws]
+            if word:
+                if bounded is None:
+                    bounded = self._bounded(folded, text, starts, ends)
+                sel &= bounded
+            idx = np.flatnonzero(sel)
+            if limit is not None:
+                idx = idx[:max(0, limit - len(hits.get(pid, ())))]
+            if not idx.size:
+                continue
+            s, e = starts[idx], ends[idx]
+            if folded.nstarts:
+                s, e = _to_original(folded, s, False), _to_original(folded, e, True)
+            hits[pid] = HitArray(s, e, kws[idx], words)
+
+    @staticmethod
+    def _bounded(folded: Any, text: str, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """Word boundaries of every match, as ``_scan_keywords`` decides them: the folded
+        neighbours in bulk, ``word_bounded`` (CamelCase breaks) for the rest."""
+        ft = folded.text
+        n = len(ft)
+        codes = (np.frombuffer(ft.encode("ascii"), dtype=np.uint8) if ft.isascii()
+                 else np.frombuffer(ft.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
+        codes = codes.astype(np.int64)
+        before = np.where(starts > 0, codes[np.maximum(starts - 1, 0)], 32)
+        after = np.where(ends < n, codes[np.minimum(ends, n - 1)], 32)
+        both = np.concatenate((before, after))
+        table = np.zeros(128, dtype=bool)
+        table[[ord(c) for c in _ASCII_BREAKS]] = True
+        breaks = np.zeros(both.shape, dtype=bool)
+        low = both < 128
+        breaks[low] = table[both[low]]
+        if not low.all():
+            wide = np.unique(both[~low])
+            wide_breaks = np.array([not is_word_char(chr(c)) for c in wide.tolist()], dtype=bool)
+            breaks[~low] = wide_breaks[np.searchsorted(wide, both[~low])]
+        ok = breaks[:len(before)] & breaks[len(before):]
+        rest = np.flatnonzero(~ok)
+        if rest.size:  # "labo" in "labosud": settled here unless a CamelCase break may save it
+            rest = rest[~_surely_inside(folded, text, starts[rest], ends[rest],
+                                        before[rest], after[rest])]
+        for i in rest.tolist():
+            ok[i] = word_bounded(folded, int(starts[i]), int(ends[i]), text)
+        return ok
 
     def _scan_bytes(self, text: str, data: bytes, hits, limit: int | None,
                     window: tuple[int, int, dict] | None = None) -> None:
@@ -235,6 +441,16 @@ class Matcher:
             if limit is not None:
                 found = found[:max(0, limit - len(bucket))]
             if not found:
+                continue
+            if self.arrays and lean and not bucket:  # a summary: arrays, no object per hit
+                ss, es, cs = zip(*found, strict=True)
+                s_arr, e_arr = np.array(ss, dtype=np.int64), np.array(es, dtype=np.int64)
+                if len(data) != len(text):  # byte -> character offsets (valid UTF-8 bytes)
+                    before = shared.get("_continuations")
+                    if before is None:
+                        before = shared["_continuations"] = nirbulk.continuations_before(data)
+                    s_arr, e_arr = s_arr - before[s_arr], e_arr - before[e_arr]
+                hits[pid] = SpanArray(s_arr, e_arr, list(cs))
                 continue
             if len(data) == len(text):  # byte offsets are character offsets
                 spans = [(s, e) for s, e, _c in found]

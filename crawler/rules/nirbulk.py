@@ -1,18 +1,23 @@
-"""Settle the NIRs of a dump written as 15 plain digits, thousands at a time (numpy).
+"""Settle the NIRs of a dump written as 15 plain characters, thousands at a time (numpy).
 
 A lab dump holds one NIR per row, most often as 15 plain digits between CSV delimiters
-(``;185057800608436;``). Checking each in Python (slice, int, mod 97, a tuple) costs several
-microseconds: the bulk of a scan. Here digit runs of exactly 15 are found and checked with the
-same rules as :func:`crawler.rules.nir._check` as whole-array operations, and the valid ones are
-blanked (digits -> ``x``) in a copy of the data, so the per-match path only sees the rest.
+(``;185057800608436;``), Corsica's ``2A``/``2B`` included, or in the official spaced layout.
+Checking each in Python (slice, int, mod 97, a tuple) costs several microseconds: the bulk of a
+scan. Here those shapes are found and checked with the same rules as
+:func:`crawler.rules.nir._check` (mod-97 key with 2A/2B as 19/18, the structure, and the Luhn
+test that tells an Amex card or IMEI from a 34/35/37 NIR) as whole-array operations, and they
+are blanked (characters -> ``x``) in a copy of the data, so the per-match path only sees the
+rest.
 
 Why this cannot change a result (``tests/rules/test_nirfast.py`` checks it against
-:func:`crawler.rules.nir.find`): a candidate holds exactly 15 digit characters and ends before a
-word boundary. One that started before a 15-digit run and overlapped it would hold more than 15
-digits, or end inside the run where there is no boundary; so the run's own match is the only one
-there. Runs next to ``_``, ``.``, ``-``, ``/``, a letter or a non-ASCII byte, and the Amex/IMEI
-shape (34/35/37 + Luhn) are left to the per-match path, which knows those rules. Blanking keeps
-word characters word characters, so ``\\b`` around the rest is unchanged.
+:func:`crawler.rules.nir.find`): a candidate holds exactly 15 digit (or 2A/2B) characters and
+ends before a word boundary. One that started before a settled run and overlapped it would hold
+more than 15, or end inside the run where there is no boundary; so the run's own match is the
+only one there. An invalid plain run is blanked too: the per-match path would find nothing in it
+(no word starts inside, where a hidden NIR could begin); an invalid spaced one is not (its groups
+are word starts). Runs next to ``_``, ``.``, ``-``, ``/``, a letter or a non-ASCII byte are left
+to the per-match path, which knows those rules. Blanking keeps word characters word characters,
+so ``\\b`` around the rest is unchanged.
 """
 
 from __future__ import annotations
@@ -51,8 +56,9 @@ _SPACED = (1, 2, 2, 2, 3, 3, 2)  # the official layout "1 85 05 78 006 084 36": 
 
 
 def settle_plain(data: bytes) -> tuple[list[tuple[int, int, str]], bytes]:
-    """((start, end, canonical) of the valid NIRs written as 15 plain digits or in the official
-    spaced layout, in order; ``data`` with their digits blanked), or ``([], data)``."""
+    """((start, end, canonical) of the valid NIRs written as 15 plain characters or in the
+    official spaced layout, Corsica's 2A/2B included, in order; ``data`` with them blanked),
+    or ``([], data)``. Invalid 15-digit runs are blanked too: nothing can hide inside one."""
     np = _numpy()
     a = np.frombuffer(data, dtype=np.uint8)
     digit = (a - 48) < 10  # uint8 arithmetic wraps below "0"
@@ -63,76 +69,126 @@ def settle_plain(data: bytes) -> tuple[list[tuple[int, int, str]], bytes]:
         return [], data
     n = len(a)
     lengths = ends - starts
-    ok = _NEIGHBOUR_OK
-    # plain: a run of exactly 15 digits
-    plain = starts[lengths == 15]
-    # spaced: 7 runs of 1,2,2,2,3,3,2 digits, one space between each
-    k = len(starts) - 6
-    spaced = plain[:0]
-    if k > 0:
+
+    def spaced_at(widths: tuple[int, ...], letter_after: int) -> Any:
+        """Starts of runs ``i..i+6`` of these widths, one space apart (after run
+        ``letter_after``: 2A/2B then the space); -1: no letter."""
+        k = len(starts) - 6
+        if k <= 0:
+            return starts[:0]
         m = np.ones(k, dtype=bool)
-        for i, width in enumerate(_SPACED):
+        for i, width in enumerate(widths):
             m &= lengths[i:i + k] == width
             if i < 6:
                 gap = ends[i:i + k]
-                m &= (starts[i + 1:i + 1 + k] == gap + 1) & (a[np.minimum(gap, n - 1)] == 32)
-        spaced = starts[:k][m]
+                if i == letter_after:
+                    m &= (starts[i + 1:i + 1 + k] == gap + 2) & _corsica(a, gap, n)
+                    m &= a[np.minimum(gap + 1, n - 1)] == 32
+                else:
+                    m &= (starts[i + 1:i + 1 + k] == gap + 1) & (a[np.minimum(gap, n - 1)] == 32)
+        return starts[:k][m]
+
+    # plain: a run of exactly 15 digits; Corsica: 6 digits ending in 2, A or B, 8 digits
+    plain = starts[lengths == 15]
+    glued = (starts[1:] == ends[:-1] + 1) & (lengths[:-1] == 6) & (lengths[1:] == 8)
+    corsica = starts[:-1][glued & _corsica(a, ends[:-1], n)]
     found = []
-    for first, width, pos in ((plain, 15, _PLAIN_POS), (spaced, 21, _SPACED_POS)):
+    for first, width, pos, letter in ((plain, 15, _PLAIN_POS, False),
+                                      (spaced_at(_SPACED, -1), 21, _SPACED_POS, False),
+                                      (corsica, 15, _PLAIN_POS, True),
+                                      (spaced_at((1, 2, 2, 1, 3, 3, 2), 3), 21, _SPACED_POS, True)):
         if not len(first):
             continue
         last = first + width
-        before = np.where(first > 0, ok[a[np.maximum(first - 1, 0)]], True)
+        before = np.where(first > 0, _NEIGHBOUR_OK[a[np.maximum(first - 1, 0)]], True)
         # the spaced layout joins earlier digits through a separator: not after a space or tab
         if width == 21:
             before &= np.where(first > 0, ~_SEP[a[np.maximum(first - 1, 0)]], True)
-        after = np.where(last < n, ok[a[np.minimum(last, n - 1)]], True)
+        after = np.where(last < n, _NEIGHBOUR_OK[a[np.minimum(last, n - 1)]], True)
         first = first[before & after]
-        if len(first):
-            idx = first[:, None] + pos
-            valid = _valid(np, a[idx].astype(np.int64) - 48)
-            found.append((first[valid], idx[valid], width))
+        if not len(first):
+            continue
+        idx = first[:, None] + pos
+        chars = a[idx]
+        d = chars.astype(np.int64) - 48
+        if letter:  # the key of 2A/2B is computed with 19/18 for the department
+            d[:, 5] = 1
+            d[:, 6] = np.where((chars[:, 6] | 32) == 97, 9, 8)
+            chars = np.where((chars >= 97) & (chars <= 98), chars - 32, chars)  # 2a -> 2A
+        compact = width == 15 and not letter
+        valid = _valid(np, d, compact)
+        # an invalid plain run holds no NIR, and no word start where one could begin: blanked
+        dead = idx[~valid] if compact else idx[:0]
+        found.append((first[valid], idx[valid], chars[valid], dead, width))
     if not found:
         return [], data
     blanked = a.copy()
     out: list[tuple[int, int, str]] = []
-    for first, idx, width in found:
+    for first, idx, chars, dead, width in found:
+        blanked[dead.ravel()] = 120  # "x": word characters stay word characters
         if not len(first):
             continue
-        blob = a[idx].tobytes().decode("ascii")
+        blob = chars.astype(np.uint8).tobytes().decode("ascii")
         s_list = first.tolist()
         out.extend(zip(s_list, [s + width for s in s_list],
                        [blob[i:i + 15] for i in range(0, len(blob), 15)], strict=True))
-        blanked[idx.ravel()] = 120  # "x"
-    if not out:
-        return [], data
+        blanked[idx.ravel()] = 120
     out.sort()
     return out, blanked.tobytes()
 
 
-def _valid(np: Any, d: Any) -> Any:
-    """:func:`crawler.rules.nir._check`'s rules on rows of 15 digits (departments 2A/2B are not
-    digits: those NIRs take the per-match path)."""
+def _corsica(a: Any, at: Any, n: int) -> Any:
+    """``a[at]`` is A/B (either case) right after a "2": a Corsican department."""
+    np = _np
+    at = np.minimum(at, n - 1)
+    return (((a[at] | 32) == 97) | ((a[at] | 32) == 98)) & (a[np.maximum(at - 1, 0)] == 50) & (at > 0)
+
+
+def _amex_shape(d: Any) -> Any:
+    """Rows that :func:`crawler.rules.nir._check` sends to the Luhn test (34/35/37)."""
+    return (d[:, 0] == 3) & ((d[:, 1] == 4) | (d[:, 1] == 5) | (d[:, 1] == 7))
+
+
+def _luhn(d: Any) -> Any:
+    """``stdnum.luhn.is_valid`` on rows of digits: every second digit from the right doubled."""
+    doubled = d[:, -2::-2] * 2
+    total = d[:, ::-2].sum(axis=1) + (doubled - 9 * (doubled > 9)).sum(axis=1)
+    return total % 10 == 0
+
+
+def _valid(np: Any, d: Any, compact: bool) -> Any:
+    """:func:`crawler.rules.nir._check`'s rules on rows of 15 digits (2A/2B given as 19/18);
+    ``compact``: written as 15 plain digits, where an Amex/IMEI shape that passes Luhn is not a
+    NIR."""
     sex, month = d[:, 0], d[:, 3] * 10 + d[:, 4]
     dept = d[:, 5] * 10 + d[:, 6]
     commune = d[:, 7] * 100 + d[:, 8] * 10 + d[:, 9]
     order = d[:, 10] * 100 + d[:, 11] * 10 + d[:, 12]
     overseas = (dept == 97) | (dept == 98)
-    return (
+    ok = (
         np.isin(sex, (1, 2, 3, 4, 7, 8))
         & (((month >= 1) & (month <= 12)) | ((month >= 20) & (month <= 42)) | (month >= 50))
         & (order != 0) & (dept != 0)
         & np.where(overseas, commune % 100 != 0, commune != 0)
         & (97 - (d[:, :13] @ _POW13) % 97 == d[:, 13] * 10 + d[:, 14])
-        & ~((sex == 3) & np.isin(d[:, 1], (4, 5, 7)))  # Amex/IMEI shape: the Luhn test decides
     )
+    if compact:
+        ok &= ~(_amex_shape(d) & _luhn(d))
+    return ok
+
+
+def continuations_before(data: bytes) -> Any:
+    """For every byte offset of UTF-8 ``data`` (and its end), the continuation bytes before it:
+    a byte offset at a character boundary less this is the character offset."""
+    np = _numpy()
+    a = np.frombuffer(data, dtype=np.uint8)
+    return np.concatenate(([0], np.cumsum((a & 0xC0) == 0x80, dtype=np.int64)))
 
 
 def char_offsets(data: bytes, offsets: set[int]) -> dict[int, int]:
     """Byte offsets at character boundaries of valid UTF-8 ``data`` -> character offsets: the
     byte offset less the continuation bytes (``10xxxxxx``) before it."""
     np = _numpy()
-    a = np.frombuffer(data, dtype=np.uint8)
-    before = np.concatenate(([0], np.cumsum((a & 0xC0) == 0x80, dtype=np.int64)))
+    before = continuations_before(data)
     offs = np.fromiter(offsets, dtype=np.int64, count=len(offsets))
     return dict(zip(offs.tolist(), (offs - before[offs]).tolist(), strict=True))

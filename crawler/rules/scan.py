@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crawler.rules.condition import Node
-from crawler.rules.engine import CompiledRule, Firing, Hit, RuleSet, _Ctx
+from crawler.rules.engine import CompiledRule, Firing, Hit, HitArray, RuleSet, SpanArray, _Ctx
 
 READ_BYTES = 512 << 10
 OVERLAP = 1024
@@ -189,6 +189,20 @@ class _Aggregates:
         if cap is None:
             return
         s = self.distinct.setdefault(pid, set())
+        if len(s) >= cap:
+            return
+        if isinstance(hits, HitArray):  # a few distinct keywords, many hits
+            for c in sorted(hits.distinct()):
+                if len(s) >= cap:
+                    break
+                s.add(c)
+            return
+        if isinstance(hits, SpanArray):
+            for c in hits.canon:
+                if len(s) >= cap:
+                    break
+                s.add(c)
+            return
         for h in hits:
             if len(s) >= cap:
                 break
@@ -276,6 +290,7 @@ class Scanner:
         self.regex_pids = {pid for pid, _rx, _v in ruleset.matcher._regexes}
         if render is None:
             ruleset.matcher.lean = True  # no match is printed: NIR hits need no masked form
+            ruleset.matcher.arrays = True  # ...and keyword hits need no object each
 
     # ---- windows -----------------------------------------------------------------------------
     def _windows(self, fh, st: FileStat) -> Iterator[tuple[int, str, bool]]:
@@ -369,7 +384,10 @@ class Scanner:
                 owned: dict[int, list[Hit]] = {}  # window offsets
                 lim = owned_to - base
                 for pid, hs in hits.items():
-                    keep = [h for h in hs if pos <= h.start < lim]
+                    if isinstance(hs, HitArray | SpanArray):
+                        keep = hs.where((hs.starts >= pos) & (hs.starts < lim))
+                    else:
+                        keep = [h for h in hs if pos <= h.start < lim]
                     if keep:
                         owned[pid] = keep
                         counts[pid] = counts.get(pid, 0) + len(keep)

@@ -18,8 +18,10 @@ from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
 
+import numpy as np
+
 from crawler.rules import nir
-from crawler.rules.engine import Hit, RuleSet
+from crawler.rules.engine import Hit, HitArray, RuleSet, SpanArray
 from crawler.rules.scan import FileStat
 
 MAX_SAMPLES = 10
@@ -274,21 +276,27 @@ class Scope:
             hs = owned.get(pid)
             if hs:
                 self.nir_matches += len(hs)
-                canon = [h.canonical for h in hs]
+                canon = hs.canon if isinstance(hs, SpanArray) else [h.canonical for h in hs]
                 self.nirs.add_many(canon)
                 if self.on_nirs is not None:
                     self.on_nirs(canon)
                 self.sexes.update(map(_SEX, canon))  # C-level slicing and counting
                 self.years.update(map(_YEAR, canon))
                 self.depts.update(map(_DEPT, canon))
-                if len(self.samples) < MAX_SAMPLES:
-                    for h in hs:
-                        masked = h.masked or nir.mask_canonical(h.canonical)  # lean hits
-                        if masked not in self.samples and len(self.samples) < MAX_SAMPLES:
-                            self.samples.append(masked)
+                for h in (hs if len(self.samples) < MAX_SAMPLES else ()):
+                    masked = h.masked or nir.mask_canonical(h.canonical)  # lean hits: no mask
+                    if masked not in self.samples:
+                        self.samples.append(masked)
+                        if len(self.samples) >= MAX_SAMPLES:
+                            break
         for i, (pids, counter) in enumerate(((self.lab_pids, self.labs),
                                              (self.vendor_pids, self.vendors))):
-            hs = [h for pid in pids for h in owned.get(pid, ())]
+            groups = [owned[pid] for pid in pids if owned.get(pid)]
+            if groups and all(isinstance(g, HitArray) and g.words is groups[0].words  # type: ignore[union-attr]
+                              for g in groups):
+                self._reach[i] = _outermost_arrays(groups, base, self._reach[i], counter)
+                continue
+            hs = [h for g in groups for h in g]
             if hs:
                 names, self._reach[i] = _outermost(hs, base, self._reach[i])
                 counter.update(names)
@@ -377,6 +385,27 @@ def _outermost(hits: list[Hit], base: int, reach: int) -> tuple[list[str], int]:
         out.append(h.canonical)
         reach = end
     return out, reach
+
+
+def _outermost_arrays(groups: list[HitArray], base: int, reach: int,
+                      counter: Counter[str]) -> int:
+    """``_outermost`` over keyword hit arrays, counted into ``counter``; the new reach.
+
+    In (start, -end) order a hit is kept when it ends past every earlier one (and ``reach``):
+    a skipped hit never ends past the running reach, so the running maximum over all earlier
+    ends equals the loop's reach over the kept ones.
+    """
+    starts = np.concatenate([g.starts for g in groups])
+    ends = np.concatenate([g.ends for g in groups]) + base
+    kws = np.concatenate([g.kws for g in groups])
+    order = np.lexsort((-ends, starts))
+    ends, kws = ends[order], kws[order]
+    before = np.maximum.accumulate(np.concatenate(([reach], ends[:-1])))
+    kept = kws[ends > before]
+    words = groups[0].words
+    for k, n in zip(*(a.tolist() for a in np.unique(kept, return_counts=True)), strict=True):
+        counter[words[k]] += n
+    return max(reach, int(ends.max()))
 
 
 def render_text(d: dict[str, Any]) -> str:

@@ -20,7 +20,10 @@ pytestmark = pytest.mark.skipif(not nirfast.available(), reason="hyperscan wheel
 
 PIECES = [b"1850578006084", b"91", b" 1 85 05 78 006 084 91", b"2 85 05 2A 006 084 ", b"cl\xc3\xa9 ",
           b"key: ", b"(", b")", b"_", b"185057800608491", b"\xc2\xa0", b"\xe2\x80\xaf", b"\xff",
-          b"2850519006084", b"1 85 05 78 006 084", b"\"1850578006084\";\"91\""]
+          b"2850519006084", b"1 85 05 78 006 084", b"\"1850578006084\";\"91\"",
+          # Corsica (2A/2B, either case), plain and spaced; 34/35/37 shapes (the Luhn test)
+          b"192052A00608480", b"285052b00608412", b"1 92 05 2A 006 084 80", b"2 85 05 2b 006 084 12",
+          b"192052A00608481", b"350578006084", b"345"]
 ALPHABET = list(b"0123456789") * 6 + list(b" _.-/;,|:()\"'AaBbcleky\n\t")
 
 
@@ -81,8 +84,33 @@ def test_bulk_lane_edges():
              b"12." + valid, valid + b"-12", b"7 " + spaced, b"7\t" + spaced, b"7-" + spaced,
              spaced + b" 12", b"\xc3\xa9" + valid, b"(" + valid + b")", valid + b" (91)",
              b"1850578006084;91;" + valid, b"\"1850578006084\";\"91\";" + spaced,
-             b"355057800608422", b"2850519006084" + b"91", b"1 85 05 2A 006 084 10"]
+             b"355057800608422", b"2850519006084" + b"91", b"1 85 05 2A 006 084 10",
+             b"192052A00608480", b"192052a00608480", b"285052B00608412", b"192052A00608481",
+             b"1 92 05 2A 006 084 80", b"2 85 05 2b 006 084 12", b"x192052A00608480",
+             b"192052A00608480_", b"12.192052A00608480", b"2A00608480", b"185057800608492",
+             b"1850578006084920", b"3" + valid[1:], b"345057800608491" + b"." + valid]
     for c in cases:
         for pad in (b"", b" ", b";", b"\n"):
             _same(pad + c + pad)
             _same(c + pad + c)
+
+
+def test_bulk_lane_settles_corsica_and_spends_no_time_on_dead_runs():
+    """What the bulk lane takes off the per-match path on a dump row: Corsican NIRs (plain and
+    spaced, either case) are settled, and so is every plain 15-digit run, Amex/IMEI shapes
+    included (Luhn in bulk): an invalid one is blanked, as nothing can hide inside it."""
+    import numpy as np
+    from stdnum import luhn
+
+    from crawler.rules import nirbulk
+
+    data = (b";192052A00608480;1 92 05 2a 006 084 80;285052B00608412;185057800608492;"
+            b"355057800608422;378282246310005;")
+    settled, blanked = nirbulk.settle_plain(data)
+    assert [c for _s, _e, c in settled] == ["192052A00608480", "192052A00608480",
+                                            "285052B00608412"] + [
+        n.canonical for _s, _e, n in nir.find(b";355057800608422;")]
+    assert not any(ch in blanked for ch in b"0123456789")
+    _same(data)
+    rows = np.random.default_rng(1).integers(0, 10, (5000, 15))
+    assert nirbulk._luhn(rows).tolist() == [luhn.is_valid("".join(map(str, r))) for r in rows]
