@@ -15,10 +15,13 @@ import os
 import pkgutil
 import sys
 from collections.abc import Sequence
-from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING
 
 from crawler import __version__
 from crawler.exitcodes import ExitCode
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -55,7 +58,10 @@ LAB_COMMANDS = ("lab", "demo")  # the lab distribution's commands (lab/pyproject
 
 
 def _plugin_commands() -> dict[str, EntryPoint]:
-    """Commands registered by other installed distributions, by command name."""
+    """Commands registered by other installed distributions, by command name (importlib.metadata
+    is imported here: a product command, run by cron every few minutes, never needs it)."""
+    from importlib.metadata import entry_points
+
     return {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP)}
 
 

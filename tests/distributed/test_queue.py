@@ -14,10 +14,14 @@ from crawler.distributed.scheduler import DistributedScheduler
 
 
 class Spider(SimpleNamespace):
-    """Just what the scheduler reads: a name, readiness, no cookies; callbacks by name."""
+    """Just what the scheduler needs (QueueSpider): a name, readiness, no cookies, and where
+    dropped requests are reported; callbacks by name."""
 
     def parse_board(self, response):  # pragma: no cover - never called here
         return None
+
+    def on_dropped(self, request, spider=None) -> None:
+        self.dropped.append(request.url)
 
 
 def scheduler(url: str, worker: str) -> tuple[DistributedScheduler, Spider]:
@@ -26,7 +30,7 @@ def scheduler(url: str, worker: str) -> tuple[DistributedScheduler, Spider]:
                          "SCHEDULER_DUPEFILTER_KEY": keys.dupefilter("%(spider)s"),
                          "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter"})
     s = DistributedScheduler.from_settings(settings)
-    spider = Spider(name="f", ready=True, cookies=None)
+    spider = Spider(name="f", ready=True, cookies=[], dropped=[])
     s.open(spider)
     return s, spider
 
@@ -54,6 +58,7 @@ def test_a_redirect_to_a_page_already_seen_frees_its_slot(redis_server):
     # "a" redirects to "b" (already queued): the duplicate is dropped, its token released.
     s.enqueue_request(first.replace(url="http://127.0.0.1/b"))
     assert round_pending(s.server, "f") == 1  # only "b" left
+    assert spider.dropped == ["http://127.0.0.1/b"]  # reported, not swallowed
     second = s.next_request()
     s.ack(second)
     assert round_pending(s.server, "f") == 0
