@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -68,11 +69,15 @@ print(found, len(seen))
 '''
 
 
-def run_measured(cmd: list[str], env: dict) -> tuple[float, float, str]:
-    """(seconds, peak RSS in MB, stdout) of one child process.
+def run_measured(cmd: list[str], env: dict) -> tuple[float, float, str, float]:
+    """(seconds, peak RSS in MB, stdout, CPU seconds) of one child process.
+
+    CPU time (user + system): on a machine other jobs share, wall time swings with their load
+    and CPU time much less.
 
     The peak is the child's own VmHWM (/proc, polled): ``ru_maxrss`` would report the bench's
     own size, which a forked child carries until it execs (Linux keeps that maximum)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     peak_kb = 0
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -91,8 +96,10 @@ def run_measured(cmd: list[str], env: dict) -> tuple[float, float, str]:
             err.seek(0)
             sys.exit(f"{cmd[0]} failed ({proc.returncode}): "
                      f"{err.read().decode(errors='replace')[-500:]}")
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)  # children run one at a time
         out.seek(0)
-        return elapsed, peak_kb / 1024, out.read().decode()
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return elapsed, peak_kb / 1024, out.read().decode(), cpu
 
 
 def main() -> int:
@@ -116,7 +123,7 @@ def main() -> int:
               f"{len(truth.labs)} labs (seed {args.seed})")
 
         cmd = [sys.executable, "-m", "crawler", "scan", str(dump), "--summary", "--format", "json"]
-        secs, rss, out = run_measured(cmd, env)
+        secs, rss, out, cpu = run_measured(cmd, env)
         d = json.loads(out)
         checks = {"records": d["records"] == truth.rows,
                   "nir_distinct": d["nir_distinct"] == truth.nir_distinct,
@@ -132,19 +139,21 @@ def main() -> int:
         except ImportError:
             print("hyperscan baseline       : not run (pip install hyperscan)")
         else:
-            secs_b, rss_b, out_b = run_measured([sys.executable, "-c", BASELINE, str(dump)], env)
+            secs_b, rss_b, out_b, cpu_b = run_measured([sys.executable, "-c", BASELINE, str(dump)], env)
             found, distinct = (int(x) for x in out_b.split())
             hs_rate = mb / secs_b
             print(f"hyperscan baseline       : {hs_rate:.2f} MB/s, peak RSS {rss_b:.0f} MB "
                   f"({found:,} NIRs, {distinct:,} distinct; NIR only)")
             print(f"ratio darkwatch/hyperscan: {dw_rate / hs_rate:.2f}x (target >= 0.5x)")
+            print(f"CPU time: darkwatch {cpu:.2f} s, baseline {cpu_b:.2f} s, ratio "
+                  f"{cpu_b / cpu:.2f}x (steadier than wall time on a shared machine)")
 
         if args.dense_mb > 0:
             dense = work / f"dense-{args.dense_mb:g}.txt"
             size = write_hit_dense(dense, args.dense_mb)
             cmd = [sys.executable, "-m", "crawler", "scan", str(dense), "--summary", "--format",
                    "json"]
-            secs, rss, out = run_measured(cmd, env)
+            secs, rss, out, _cpu = run_measured(cmd, env)
             d = json.loads(out)
             print(f"hit-dense {size / 1e6:.0f} MB ({d['nir_matches']:,} NIRs): "
                   f"{size / 1e6 / secs:.2f} MB/s, peak RSS {rss:.0f} MB (target < 300 MB)")
@@ -173,7 +182,7 @@ def _big(work: Path, gb: float, seed: int, env: dict) -> tuple[bool, list[str]]:
     gen = time.monotonic() - t0
     mb = truth.bytes / 1e6
     cmd = [sys.executable, "-m", "crawler", "scan", str(big), "--summary", "--format", "json"]
-    secs, rss, out = run_measured(cmd, env)
+    secs, rss, out, _cpu = run_measured(cmd, env)
     d = json.loads(out)
     ok = d["records"] == truth.rows and rss <= 300
     exact = "exact" if d["nir_distinct_exact"] else "HyperLogLog estimate"
