@@ -24,10 +24,9 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import chain, compress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ahocorasick
-import numpy as np
 import re2
 
 from crawler.rules import nirbulk
@@ -38,6 +37,9 @@ from crawler.rules.normalize import fold, fold_keyword, is_word_char, word_bound
 from crawler.rules.re2_options import RE2_OPTIONS
 from crawler.rules.schema import Pattern
 from crawler.rules.validators import VALIDATORS
+
+if TYPE_CHECKING:  # numpy is imported where a dump scan uses it: a crawl never needs it
+    import numpy as np
 
 _RE2_OPTIONS = RE2_OPTIONS
 
@@ -81,6 +83,8 @@ class HitArray:
         return HitArray(self.starts[keep], self.ends[keep], self.kws[keep], self.words)
 
     def distinct(self) -> set[str]:
+        import numpy as np
+
         w = self.words
         return {w[k] for k in np.unique(self.kws).tolist()}
 
@@ -123,6 +127,8 @@ class SpanArray:
 
 def _to_original(folded: Any, pos: np.ndarray, end: bool) -> np.ndarray:
     """``Folded.to_original`` over an array of folded offsets."""
+    import numpy as np
+
     ns = np.asarray(folded.nstarts, dtype=np.int64)
     nl = np.asarray(folded.nlens, dtype=np.int64)
     orig = np.asarray(folded.origs, dtype=np.int64)
@@ -139,6 +145,8 @@ def _surely_inside(folded: Any, text: str, starts: np.ndarray, ends: np.ndarray,
     """Matches ``word_bounded`` would refuse, decided in bulk: an ASCII letter or digit glued
     to one side, with no CamelCase break possible there (the original character at that edge
     is an ASCII character that is not a capital). The others are left to ``word_bounded``."""
+    import numpy as np
+
     codes = (np.frombuffer(text.encode("ascii"), dtype=np.uint8) if text.isascii()
              else np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
     n = len(codes)
@@ -309,6 +317,8 @@ class Matcher:
     def _indexed_automaton(self, mode: tuple[bool, bool]) -> tuple[Any, ...]:
         """The keywords of ``mode`` in an automaton whose values are plain ints, so that its
         matches stream into one numpy array without a Python object per match."""
+        import numpy as np
+
         got = self._indexed.get(mode)
         if got is None:
             table = self._kw[mode]
@@ -331,6 +341,8 @@ class Matcher:
                               data: bytes | None = None) -> None:
         """``_scan_keywords`` for a summary: the same hits (same order, same word boundaries,
         same cap), as HitArray."""
+        import numpy as np
+
         folded = fold(text, *mode, utf8=data)
         ft = folded.text
         automaton, words, lens, by_pid = self._indexed_automaton(mode)
@@ -365,6 +377,8 @@ class Matcher:
     def _bounded(folded: Any, text: str, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         """Word boundaries of every match, as ``_scan_keywords`` decides them: the folded
         neighbours in bulk, ``word_bounded`` (CamelCase breaks) for the rest."""
+        import numpy as np
+
         ft = folded.text
         n = len(ft)
         codes = (np.frombuffer(ft.encode("ascii"), dtype=np.uint8) if ft.isascii()
@@ -443,6 +457,8 @@ class Matcher:
             if not found:
                 continue
             if self.arrays and lean and not bucket:  # a summary: arrays, no object per hit
+                import numpy as np
+
                 ss, es, cs = zip(*found, strict=True)
                 s_arr, e_arr = np.array(ss, dtype=np.int64), np.array(es, dtype=np.int64)
                 if len(data) != len(text):  # byte -> character offsets (valid UTF-8 bytes)

@@ -162,3 +162,11 @@ def test_shipped_rule_files_validate_against_the_published_schema():
             assert not errors, f"{f}: {errors[0].message}"
     bad = {"id": "x", "name": "Bad Name", "title": "t", "level": "urgent", "detection": {}}
     assert list(validator.iter_errors(bad))
+
+
+def test_the_crawl_path_does_not_import_numpy():
+    """numpy serves dump scans only (bulk NIRs, summary arrays): a crawl started by cron every
+    few minutes evaluates posts without loading it."""
+    code = ("import sys, crawler.crawl, crawler.pipelines, crawler.rules.post, crawler.rules.engine;"
+            "assert 'numpy' not in sys.modules, 'numpy imported on the crawl path'")
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=60).returncode == 0
