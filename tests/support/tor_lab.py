@@ -69,9 +69,10 @@ def run_tor_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
                            extra_ports={ECHO_VPORT: echo.port, TLS_VPORT: tls.port},
                            progress=lambda m: print(m, file=sys.stderr))
         except LabError as exc:
-            # Seen in full-suite runs only: tor nodes killed within milliseconds of their start
-            # by something outside the lab (see tests/tor/test_lab_cleanup.py). Said, then one
-            # fresh lab; a second failure fails the tests that need it.
+            # Seen in full-suite runs: tor nodes SIGTERMed within milliseconds of their start.
+            # Two causes were found and fixed (a lab's down() and the dev Elasticsearch stop
+            # signalled recycled PIDs: tests/lab/test_recycled_pids.py). Kept as a guard that
+            # says so: one fresh lab; a second failure fails the tests that need it.
             print(f"[tor lab] start-up failed once, starting a fresh lab: {exc}", file=sys.stderr)
             lab.down()
             lab = TorLab(tmp_path_factory.mktemp("torlab"))

@@ -47,10 +47,11 @@ def start_up_alive(request, lab_dir: Path, port: int) -> tuple[subprocess.Popen,
     """``start_up`` whose nodes are all alive when the test acts.
 
     In two full-suite runs (and once in 17 runs alone), 7 of the 8 tor nodes died within 25 ms
-    of their start, before printing more than their banner, while the last one spawned lived:
-    something outside the lab killed them; it is not what these tests are about. The first
-    attempt's evidence (which nodes, `lab up`'s own report with their last log lines) is
-    printed in the run's output, and the test goes on with a fresh lab once."""
+    of their start (a relay logged "Catching signal TERM"): recycled PIDs signalled by another
+    lab's down() or by the dev Elasticsearch stop, both fixed (tests/lab/test_recycled_pids.py).
+    Should it happen again, the first attempt's evidence (which nodes, `lab up`'s own report
+    with their last log lines) is printed in the run's output, and the test goes on with a
+    fresh lab once."""
     for attempt in (1, 2):
         proc, nodes = start_up(lab_dir, port)
         dead = [n["name"] for n in nodes if not _alive(n["pid"], n["datadir"])]
