@@ -140,6 +140,15 @@ def _to_original(folded: Any, pos: np.ndarray, end: bool) -> np.ndarray:
     return np.where(k < 0, pos, out)
 
 
+def _codes(text: str) -> np.ndarray:
+    """The code points of ``text`` as an array (one byte each when it is ASCII)."""
+    import numpy as np
+
+    if text.isascii():
+        return np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
 def _surely_inside(folded: Any, text: str, starts: np.ndarray, ends: np.ndarray,
                    before: np.ndarray, after: np.ndarray) -> np.ndarray:
     """Matches ``word_bounded`` would refuse, decided in bulk: an ASCII letter or digit glued
@@ -147,8 +156,7 @@ def _surely_inside(folded: Any, text: str, starts: np.ndarray, ends: np.ndarray,
     is an ASCII character that is not a capital). The others are left to ``word_bounded``."""
     import numpy as np
 
-    codes = (np.frombuffer(text.encode("ascii"), dtype=np.uint8) if text.isascii()
-             else np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
+    codes = _codes(text)
     n = len(codes)
 
     def alnum(c: np.ndarray) -> np.ndarray:
@@ -381,9 +389,7 @@ class Matcher:
 
         ft = folded.text
         n = len(ft)
-        codes = (np.frombuffer(ft.encode("ascii"), dtype=np.uint8) if ft.isascii()
-                 else np.frombuffer(ft.encode("utf-32-le", "surrogatepass"), dtype=np.uint32))
-        codes = codes.astype(np.int64)
+        codes = _codes(ft).astype(np.int64)
         before = np.where(starts > 0, codes[np.maximum(starts - 1, 0)], 32)
         after = np.where(ends < n, codes[np.minimum(ends, n - 1)], 32)
         both = np.concatenate((before, after))
