@@ -10,7 +10,10 @@ schema and ``rules lint`` know detectors only through this registry:
   (the full NIRs and the keyless bodies come from one Hyperscan pass);
 * validation and canonicalisation happen inside ``find`` (only valid values come out, as the
   canonical string fingerprints are computed on);
-* ``mask(canonical)``: what alerts and reports show instead of the value.
+* ``mask(canonical)``: what alerts and reports show instead of the value;
+* optionally ``find_arrays(data, shared)``: the same finds as :class:`crawler.rules.nirbulk.Settled`
+  arrays (starts, ends, canonical characters), for a summary scan of a dump, which counts
+  hundreds of thousands of identifiers and keeps none.
 
 To add one: write its finder (linear time on hostile input), register it in ``DETECTORS``; the
 schema description, ``rules lint`` and the engine pick it up.
@@ -23,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from crawler.rules import nirfast
+from crawler.rules import nirbulk, nirfast
 from crawler.rules.nir import mask_canonical
 
 Found = tuple[int, int, str]  # byte start, byte end, canonical value
@@ -35,6 +38,7 @@ class Detector:
     description: str
     find: Callable[[bytes, dict[str, Any]], list[Found]]
     mask: Callable[[str], str]
+    find_arrays: Callable[[bytes, dict[str, Any]], nirbulk.Settled] | None = None
 
 
 def outside(items: list[Any], spans: list[Any]) -> list[Any]:
@@ -73,9 +77,37 @@ def _find_nir_body(data: bytes, shared: dict[str, Any]) -> list[Found]:
     return _canonical(outside(bodies, full))  # a body inside a full NIR is that NIR
 
 
+def _find_nir_arrays(data: bytes, shared: dict[str, Any]) -> nirbulk.Settled:
+    got: tuple[nirbulk.Settled, list[Any]] | None = shared.get("fr-nir:arrays")
+    if got is None:
+        got = shared["fr-nir:arrays"] = nirfast.find_arrays(data)
+    return got[0]
+
+
+def _find_nir_body_arrays(data: bytes, shared: dict[str, Any]) -> nirbulk.Settled:
+    _find_nir_arrays(data, shared)
+    full, bodies = shared["fr-nir:arrays"]
+    np = nirbulk.lazy_numpy()
+    if bodies and len(full):  # ``outside`` over arrays: a body inside a full NIR is that NIR
+        at = np.array([b[0] for b in bodies], dtype=np.int64)
+        end = np.array([b[1] for b in bodies], dtype=np.int64)
+        k = np.searchsorted(full.starts, at, side="right") - 1
+        inside = (k >= 0) & (full.ends[np.maximum(k, 0)] > at)
+        nxt = k + 1
+        inside |= (nxt < len(full)) & (full.starts[np.minimum(nxt, len(full) - 1)] < end)
+        bodies = [b for b, out in zip(bodies, (~inside).tolist(), strict=True) if out]
+    if not bodies:
+        return nirbulk.empty(13)
+    blob = "".join(n.canonical for _s, _e, n in bodies).encode("ascii")
+    return nirbulk.Settled(np.array([b[0] for b in bodies], dtype=np.int64),
+                           np.array([b[1] for b in bodies], dtype=np.int64),
+                           np.frombuffer(blob, dtype=np.uint8).reshape(-1, 13))
+
+
 DETECTORS: dict[str, Detector] = {d.name: d for d in (
     Detector("fr-nir", "a valid French NIR (social-security number) with its key, in any layout "
-             "dumps use", _find_nir, mask_canonical),
+             "dumps use", _find_nir, mask_canonical, _find_nir_arrays),
     Detector("fr-nir-body", "a structurally valid 13-character NIR body written without its key "
-             "(pair it with NIR vocabulary: alone it is too weak)", _find_nir_body, mask_canonical),
+             "(pair it with NIR vocabulary: alone it is too weak)", _find_nir_body, mask_canonical,
+             _find_nir_body_arrays),
 )}

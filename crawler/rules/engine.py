@@ -23,7 +23,6 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import chain, compress
 from typing import TYPE_CHECKING, Any
 
 import ahocorasick
@@ -94,29 +93,47 @@ class HitArray:
 
 
 class SpanArray:
-    """Detector hits of one pattern as arrays plus their canonical strings (summary scans:
-    a dump window holds thousands of NIRs; the canonical strings are needed, the objects not)."""
+    """Detector hits of one pattern as arrays (summary scans: a dump window holds thousands of
+    NIRs): positions, and the canonical characters as a ``(n, width)`` uint8 array; the strings
+    are made only for the few consumers that want them."""
 
-    __slots__ = ("starts", "ends", "canon")
+    __slots__ = ("starts", "ends", "chars", "_canon")
 
-    def __init__(self, starts: np.ndarray, ends: np.ndarray, canon: list[str]) -> None:
-        self.starts, self.ends, self.canon = starts, ends, canon
+    def __init__(self, starts: np.ndarray, ends: np.ndarray, chars: np.ndarray) -> None:
+        self.starts, self.ends, self.chars = starts, ends, chars
+        self._canon: list[str] | None = None
 
     def __len__(self) -> int:
-        return len(self.canon)
+        return len(self.starts)
 
     def __bool__(self) -> bool:
-        return bool(self.canon)
+        return len(self.starts) > 0
+
+    @property
+    def canon(self) -> list[str]:
+        if self._canon is None:
+            w = self.chars.shape[1]
+            blob = self.chars.tobytes().decode("ascii")
+            self._canon = [blob[i:i + w] for i in range(0, len(blob), w)]
+        return self._canon
+
+    def iter_canon(self) -> Iterator[str]:
+        """The canonical strings one by one, for a consumer that stops early (a count cap)."""
+        if self._canon is not None:
+            yield from self._canon
+            return
+        for row in self.chars:
+            yield row.tobytes().decode("ascii")
 
     def __iter__(self) -> Iterator[Hit]:
-        for s, e, c in zip(self.starts.tolist(), self.ends.tolist(), self.canon, strict=True):
+        for s, e, c in zip(self.starts.tolist(), self.ends.tolist(), self.iter_canon(),
+                           strict=True):
             yield Hit(s, e, c, "", "")
 
     def where(self, keep: np.ndarray) -> SpanArray:
         if keep.all():
             return self
-        return SpanArray(self.starts[keep], self.ends[keep],
-                         list(compress(self.canon, keep.tolist())))
+        return SpanArray(self.starts[keep], self.ends[keep], self.chars[keep])
 
     def distinct(self) -> set[str]:
         return set(self.canon)
@@ -221,6 +238,7 @@ class Matcher:
         self._masks: list[bool] = []  # per pid: mask the matched text
         # arrays: keyword hits come as HitArray (a summary scan; set by the dump Scanner)
         self.arrays = False
+        self.hyperscan = True  # the arrays lane may use Hyperscan when installed (tests compare)
         self._indexed: dict[tuple[bool, bool], tuple[Any, ...]] = {}
 
     def add(self, p: Pattern) -> int:
@@ -323,19 +341,18 @@ class Matcher:
                     bucket.append(Hit(s, e, ft[start:end], value or text[s:e], value))
 
     def _indexed_automaton(self, mode: tuple[bool, bool]) -> tuple[Any, ...]:
-        """The keywords of ``mode`` in an automaton whose values are plain ints, so that its
-        matches stream into one numpy array without a Python object per match."""
+        """The keywords of ``mode`` as :class:`crawler.rules.literals.Literals`, whose matches
+        come out as arrays without a Python object per match, and each pattern's keywords."""
         import numpy as np
+
+        from crawler.rules.literals import Literals
 
         got = self._indexed.get(mode)
         if got is None:
             table = self._kw[mode]
             words = list(table)
-            a = ahocorasick.Automaton()
-            for i, w in enumerate(words):
-                a.add_word(w, i)
-            a.make_automaton()
-            lens = np.array([len(w) for w in words], dtype=np.int64)
+            a = Literals(words, self.hyperscan, lowercase=mode[0])
+            lens = a.lengths
             by_pid: dict[int, tuple[np.ndarray, bool]] = {}
             for i, w in enumerate(words):
                 for pid, word in table[w]:
@@ -351,14 +368,12 @@ class Matcher:
         same cap), as HitArray."""
         import numpy as np
 
-        folded = fold(text, *mode, utf8=data)
+        literals, words, lens, by_pid = self._indexed_automaton(mode)
+        folded = fold(text, *mode, utf8=data, ascii_case=literals.caseless)
         ft = folded.text
-        automaton, words, lens, by_pid = self._indexed_automaton(mode)
-        flat = np.fromiter(chain.from_iterable(automaton.iter(ft)), dtype=np.int64)
-        if not flat.size:
+        ends, kws = literals.matches(ft)
+        if not ends.size:
             return
-        ends = flat[0::2] + 1
-        kws = flat[1::2]
         starts = ends - lens[kws]
         present = np.zeros(len(words), dtype=bool)
         present[kws] = True
@@ -456,23 +471,25 @@ class Matcher:
         shared: dict[str, Any] = {}
         keep, lean = self.keep_values, self.lean
         for pid, det in self._detectors:
-            found = det.find(data, shared)
             bucket = hits[pid]
+            if self.arrays and lean and not bucket and det.find_arrays is not None:
+                # a summary: arrays, no object or string per hit
+                got = det.find_arrays(data, shared)
+                keep = len(got) if limit is None else max(0, limit - len(bucket))
+                if not len(got) or not keep:
+                    continue
+                s_arr, e_arr = got.starts[:keep], got.ends[:keep]
+                if len(data) != len(text):  # byte -> character offsets (valid UTF-8 bytes)
+                    cont = shared.get("_continuations")
+                    if cont is None:
+                        cont = shared["_continuations"] = nirbulk.continuations(data)
+                    s_arr, e_arr = nirbulk.to_chars(cont, s_arr), nirbulk.to_chars(cont, e_arr)
+                hits[pid] = SpanArray(s_arr, e_arr, got.chars[:keep])
+                continue
+            found = det.find(data, shared)
             if limit is not None:
                 found = found[:max(0, limit - len(bucket))]
             if not found:
-                continue
-            if self.arrays and lean and not bucket:  # a summary: arrays, no object per hit
-                import numpy as np
-
-                ss, es, cs = zip(*found, strict=True)
-                s_arr, e_arr = np.array(ss, dtype=np.int64), np.array(es, dtype=np.int64)
-                if len(data) != len(text):  # byte -> character offsets (valid UTF-8 bytes)
-                    before = shared.get("_continuations")
-                    if before is None:
-                        before = shared["_continuations"] = nirbulk.continuations_before(data)
-                    s_arr, e_arr = s_arr - before[s_arr], e_arr - before[e_arr]
-                hits[pid] = SpanArray(s_arr, e_arr, list(cs))
                 continue
             if len(data) == len(text):  # byte offsets are character offsets
                 spans = [(s, e) for s, e, _c in found]

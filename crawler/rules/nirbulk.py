@@ -30,11 +30,12 @@ _SEP: Any = None  # per byte: a separator the NIR pattern accepts between groups
 _POW13: Any = None
 _PLAIN_POS: Any = None
 _SPACED_POS: Any = None
+_SEX_OK: Any = None  # per first digit: 1/2, 3/4 and 7/8 begin a NIR
 
 
-def _numpy() -> Any:
+def lazy_numpy() -> Any:
     """numpy, imported on first use: a crawl scanning forum posts never needs it."""
-    global _np, _NEIGHBOUR_OK, _SEP, _POW13, _PLAIN_POS, _SPACED_POS
+    global _np, _NEIGHBOUR_OK, _SEP, _POW13, _PLAIN_POS, _SPACED_POS, _SEX_OK
     if _np is None:
         import numpy as np
 
@@ -48,6 +49,7 @@ def _numpy() -> Any:
         _POW13 = 10 ** np.arange(12, -1, -1, dtype=np.int64)
         _PLAIN_POS = np.arange(15)
         _SPACED_POS = np.array([0, 2, 3, 5, 6, 8, 9, 11, 12, 13, 15, 16, 17, 19, 20])
+        _SEX_OK = np.isin(np.arange(10), (1, 2, 3, 4, 7, 8))
         _np = np
     return _np
 
@@ -55,43 +57,84 @@ def _numpy() -> Any:
 _SPACED = (1, 2, 2, 2, 3, 3, 2)  # the official layout "1 85 05 78 006 084 36": digit groups
 
 
+class Settled:
+    """NIRs settled in bulk, in order: byte ``starts`` and ``ends`` (int64) and ``chars``, the
+    canonical characters of each as a ``(n, 15)`` uint8 array (``2A``/``2B`` upper case; 13
+    wide for keyless bodies)."""
+
+    __slots__ = ("starts", "ends", "chars")
+
+    def __init__(self, starts: Any, ends: Any, chars: Any) -> None:
+        self.starts, self.ends, self.chars = starts, ends, chars
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def canonicals(self) -> list[str]:
+        w = self.chars.shape[1]
+        blob = self.chars.tobytes().decode("ascii")
+        return [blob[i:i + w] for i in range(0, len(blob), w)]
+
+    def tuples(self) -> list[tuple[int, int, str]]:
+        """(start, end, canonical) of each."""
+        return list(zip(self.starts.tolist(), self.ends.tolist(), self.canonicals(), strict=True))
+
+
+def empty(width: int = 15) -> Settled:
+    np = lazy_numpy()
+    return Settled(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),
+                   np.zeros((0, width), dtype=np.uint8))
+
+
 def settle_plain(data: bytes) -> tuple[list[tuple[int, int, str]], bytes]:
-    """((start, end, canonical) of the valid NIRs written as 15 plain characters or in the
-    official spaced layout, Corsica's 2A/2B included, in order; ``data`` with them blanked),
-    or ``([], data)``. Invalid 15-digit runs are blanked too: nothing can hide inside one."""
-    np = _numpy()
+    """:func:`settle` as (start, end, canonical) tuples."""
+    settled, blanked = settle(data)
+    return settled.tuples(), blanked
+
+
+def settle(data: bytes) -> tuple[Settled, bytes]:
+    """(the valid NIRs written as 15 plain characters or in the official spaced layout,
+    Corsica's 2A/2B included; ``data`` with them blanked). Invalid 15-digit runs are blanked
+    too: nothing can hide inside one."""
+    np = lazy_numpy()
     a = np.frombuffer(data, dtype=np.uint8)
     digit = (a - 48) < 10  # uint8 arithmetic wraps below "0"
-    edges = np.diff(digit.view(np.int8), prepend=np.int8(0), append=np.int8(0))
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1)
+    edges = np.flatnonzero(digit[1:] != digit[:-1]) + 1
+    if len(a) and digit[0]:
+        edges = np.concatenate(([0], edges))
+    if len(a) and digit[-1]:
+        edges = np.concatenate((edges, [len(a)]))
+    starts, ends = edges[0::2], edges[1::2]  # digit runs: each starts, then ends, in turn
     if not len(starts):
-        return [], data
+        return empty(), data
     n = len(a)
     lengths = ends - starts
 
     def spaced_at(widths: tuple[int, ...], letter_after: int) -> Any:
         """Starts of runs ``i..i+6`` of these widths, one space apart (after run
-        ``letter_after``: 2A/2B then the space); -1: no letter."""
+        ``letter_after``: 2A/2B then the space); -1: no letter. Narrowed run by run: most
+        runs of a dump (dates, phone numbers) fail at the first or second."""
         k = len(starts) - 6
         if k <= 0:
             return starts[:0]
-        m = np.ones(k, dtype=bool)
+        c = np.flatnonzero(lengths[:k] == widths[0])
         for i, width in enumerate(widths):
-            m &= lengths[i:i + k] == width
+            if i:
+                c = c[lengths[c + i] == width]
             if i < 6:
-                gap = ends[i:i + k]
+                gap = ends[c + i]
                 if i == letter_after:
-                    m &= (starts[i + 1:i + 1 + k] == gap + 2) & _corsica(a, gap, n)
-                    m &= a[np.minimum(gap + 1, n - 1)] == 32
+                    ok = ((starts[c + i + 1] == gap + 2) & _corsica(a, gap, n)
+                          & (a[np.minimum(gap + 1, n - 1)] == 32))
                 else:
-                    m &= (starts[i + 1:i + 1 + k] == gap + 1) & (a[np.minimum(gap, n - 1)] == 32)
-        return starts[:k][m]
+                    ok = (starts[c + i + 1] == gap + 1) & (a[np.minimum(gap, n - 1)] == 32)
+                c = c[ok]
+        return starts[c]
 
     # plain: a run of exactly 15 digits; Corsica: 6 digits ending in 2, A or B, 8 digits
     plain = starts[lengths == 15]
-    glued = (starts[1:] == ends[:-1] + 1) & (lengths[:-1] == 6) & (lengths[1:] == 8)
-    corsica = starts[:-1][glued & _corsica(a, ends[:-1], n)]
+    glued = np.flatnonzero((lengths[:-1] == 6) & (lengths[1:] == 8) & (starts[1:] == ends[:-1] + 1))
+    corsica = starts[glued[_corsica(a, ends[glued], n)]]
     found = []
     for first, width, pos, letter in ((plain, 15, _PLAIN_POS, False),
                                       (spaced_at(_SPACED, -1), 21, _SPACED_POS, False),
@@ -121,20 +164,17 @@ def settle_plain(data: bytes) -> tuple[list[tuple[int, int, str]], bytes]:
         dead = idx[~valid] if compact else idx[:0]
         found.append((first[valid], idx[valid], chars[valid], dead, width))
     if not found:
-        return [], data
+        return empty(), data
     blanked = a.copy()
-    out: list[tuple[int, int, str]] = []
-    for first, idx, chars, dead, width in found:
+    for _first, idx, _chars, dead, _width in found:
         blanked[dead.ravel()] = 120  # "x": word characters stay word characters
-        if not len(first):
-            continue
-        blob = chars.astype(np.uint8).tobytes().decode("ascii")
-        s_list = first.tolist()
-        out.extend(zip(s_list, [s + width for s in s_list],
-                       [blob[i:i + 15] for i in range(0, len(blob), 15)], strict=True))
         blanked[idx.ravel()] = 120
-    out.sort()
-    return out, blanked.tobytes()
+    # the shapes never share a start (their digit runs differ): one stable sort orders them
+    first = np.concatenate([f[0] for f in found])
+    order = np.argsort(first, kind="stable")
+    ends = np.concatenate([f[0] + f[4] for f in found])[order]
+    chars = np.concatenate([f[2].astype(np.uint8) for f in found])[order]
+    return Settled(first[order], ends, chars), blanked.tobytes()
 
 
 def _corsica(a: Any, at: Any, n: int) -> Any:
@@ -166,29 +206,34 @@ def _valid(np: Any, d: Any, compact: bool) -> Any:
     order = d[:, 10] * 100 + d[:, 11] * 10 + d[:, 12]
     overseas = (dept == 97) | (dept == 98)
     ok = (
-        np.isin(sex, (1, 2, 3, 4, 7, 8))
+        _SEX_OK[sex]
         & (((month >= 1) & (month <= 12)) | ((month >= 20) & (month <= 42)) | (month >= 50))
         & (order != 0) & (dept != 0)
         & np.where(overseas, commune % 100 != 0, commune != 0)
         & (97 - (d[:, :13] @ _POW13) % 97 == d[:, 13] * 10 + d[:, 14])
     )
     if compact:
-        ok &= ~(_amex_shape(d) & _luhn(d))
+        amex = np.flatnonzero(ok & _amex_shape(d))  # few rows: Luhn only for those
+        ok[amex[_luhn(d[amex])]] = False
     return ok
 
 
-def continuations_before(data: bytes) -> Any:
-    """For every byte offset of UTF-8 ``data`` (and its end), the continuation bytes before it:
-    a byte offset at a character boundary less this is the character offset."""
-    np = _numpy()
+def continuations(data: bytes) -> Any:
+    """Offsets of the continuation bytes (``10xxxxxx``) of UTF-8 ``data``, ascending: a dump has
+    few, so searching them beats a running count over every byte."""
+    np = lazy_numpy()
     a = np.frombuffer(data, dtype=np.uint8)
-    return np.concatenate(([0], np.cumsum((a & 0xC0) == 0x80, dtype=np.int64)))
+    return np.flatnonzero((a & 0xC0) == 0x80)
+
+
+def to_chars(cont: Any, offsets: Any) -> Any:
+    """Byte offsets at character boundaries -> character offsets: each less the continuation
+    bytes before it (``cont`` from :func:`continuations`)."""
+    return offsets - lazy_numpy().searchsorted(cont, offsets)
 
 
 def char_offsets(data: bytes, offsets: set[int]) -> dict[int, int]:
-    """Byte offsets at character boundaries of valid UTF-8 ``data`` -> character offsets: the
-    byte offset less the continuation bytes (``10xxxxxx``) before it."""
-    np = _numpy()
-    before = continuations_before(data)
+    """Byte offsets at character boundaries of valid UTF-8 ``data`` -> character offsets."""
+    np = lazy_numpy()
     offs = np.fromiter(offsets, dtype=np.int64, count=len(offsets))
-    return dict(zip(offs.tolist(), (offs - before[offs]).tolist(), strict=True))
+    return dict(zip(offs.tolist(), to_chars(continuations(data), offs).tolist(), strict=True))

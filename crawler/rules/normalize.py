@@ -109,7 +109,8 @@ _ASCII_BYTES = bytes(range(128))
 _ONE_TO_ONE: dict[tuple[bool, bool], dict[str, str | None]] = {}
 
 
-def _by_replacement(text: str, utf8: bytes, mode: tuple[bool, bool]) -> str | None:
+def _by_replacement(text: str, utf8: bytes, mode: tuple[bool, bool],
+                    ascii_case: bool = False) -> str | None:
     """Fold mostly-ASCII text with C-level passes: ``lower()`` then one ``str.replace`` per
     distinct non-ASCII character (a French dump holds a dozen: é, è, à, ç...). Exact when each of
     them folds to one character the same way before and after ``lower()`` and folding it again
@@ -134,8 +135,8 @@ def _by_replacement(text: str, utf8: bytes, mode: tuple[bool, bool]) -> str | No
         folded = table[ch]
         if folded is None:
             return None
-        pairs.append((ch.lower() if mode[0] else ch, folded))
-    s = text.lower() if mode[0] else text
+        pairs.append((ch.lower() if mode[0] and not ascii_case else ch, folded))
+    s = text.lower() if mode[0] and not ascii_case else text
     for low, f in pairs:
         if low != f and low in s:
             s = s.replace(low, f)
@@ -143,12 +144,16 @@ def _by_replacement(text: str, utf8: bytes, mode: tuple[bool, bool]) -> str | No
 
 
 def fold(text: str, case_insensitive: bool = True, strip_accents: bool = True,
-         utf8: bytes | None = None) -> Folded:
-    """``utf8``: the text already encoded, if the caller has it (a dump window)."""
+         utf8: bytes | None = None, ascii_case: bool = False) -> Folded:
+    """``utf8``: the text already encoded, if the caller has it (a dump window).
+
+    ``ascii_case``: the caller matches ASCII letters without regard to case (Hyperscan's
+    caseless literals), so ASCII capitals may be left as they are where that saves the
+    ``lower()`` pass over a whole window; every other character is folded as usual."""
     if text.isascii():
-        return Folded(_spaces(text.lower() if case_insensitive else text))
+        return Folded(_spaces(text.lower() if case_insensitive and not ascii_case else text))
     if utf8 is not None:
-        fast = _by_replacement(text, utf8, (case_insensitive, strip_accents))
+        fast = _by_replacement(text, utf8, (case_insensitive, strip_accents), ascii_case)
         if fast is not None:
             return Folded(_spaces(fast))
     if _all_regular(text, (case_insensitive, strip_accents)):

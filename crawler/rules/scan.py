@@ -198,7 +198,7 @@ class _Aggregates:
                 s.add(c)
             return
         if isinstance(hits, SpanArray):
-            for c in hits.canon:
+            for c in hits.iter_canon():
                 if len(s) >= cap:
                     break
                 s.add(c)

@@ -2,20 +2,20 @@
 
 ``darkwatch scan --summary`` answers "how many people, which labs, which fields" without keeping
 matches: :class:`Scope` sees each window's hits (:class:`crawler.rules.scan.Scanner` ``observe``)
-and keeps counters only. Distinct NIRs are counted by keyed 8-byte digests (SipHash under the
-interpreter's per-process key; never the clear
-number): exact up to ``Distinct.EXACT_LIMIT`` values (~60 MB), then a HyperLogLog estimate
-(about 1% error, 16 KB) flagged as such, so a dump of any size fits in memory.
+and keeps counters only. Distinct NIRs are counted by keyed 8-byte digests (a keyed bijection
+drawn per run; never the clear number): exact up to ``Distinct.EXACT_LIMIT`` values (~60 MB),
+then a HyperLogLog estimate (about 1% error, 16 KB) flagged as such, so a dump of any size fits
+in memory.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import secrets
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -26,49 +26,73 @@ from crawler.rules.scan import FileStat
 
 MAX_SAMPLES = 10
 _HLL_P = 14
-_MASK64 = (1 << 64) - 1
 
 
 class Distinct:
-    """Count distinct values by keyed digest: exact, then HyperLogLog beyond ``EXACT_LIMIT``."""
+    """Count distinct NIRs by keyed digest: exact, then HyperLogLog beyond ``EXACT_LIMIT``.
+
+    A canonical NIR (15 characters of ``0-9AB``) packs into 60 bits, 4 per character; a keyed
+    bijection of 64-bit words (xor, odd multipliers, xor-shifts; keys drawn per run, kept in
+    memory only) turns that into the digest. Being a bijection it never merges two NIRs, so the
+    exact count is exact; being keyed, the set holds no number in clear. Computed on whole arrays
+    (a dump window's NIRs at once), as is the estimate's register update.
+    """
 
     EXACT_LIMIT = 1_000_000
 
     def __init__(self) -> None:
         self._set: set[int] | None = set()
-        self._hll: bytearray | None = None
+        self._hll: np.ndarray | None = None
+        k0, k1, k2 = np.frombuffer(secrets.token_bytes(24), dtype=np.uint64)
+        self._keys = (k0, k1 | np.uint64(1), k2 | np.uint64(1))
 
     @property
     def exact(self) -> bool:
         return self._hll is None
 
     def add_many(self, values: list[str]) -> None:
-        # hash(str) is SipHash under the interpreter's random per-process key: a keyed 64-bit
-        # digest computed in C, kept in memory only (never printed or stored).
+        """Canonical NIRs (equal widths, up to 16 characters of ``0-9A-F``)."""
+        if values:
+            blob = "".join(values).encode("ascii")
+            self.add_chars(np.frombuffer(blob, dtype=np.uint8).reshape(len(values), -1))
+
+    def add_chars(self, chars: np.ndarray) -> None:
+        """Canonical NIRs as a ``(n, width)`` uint8 array of their characters."""
+        d = self._digests(chars)
         if self._set is not None:
-            self._set.update(map(hash, values))
+            self._set.update(d.tolist())
             if len(self._set) > self.EXACT_LIMIT:
-                self._hll = bytearray(1 << _HLL_P)
-                for d in self._set:
-                    self._hll_add(d & _MASK64)
+                self._hll = np.zeros(1 << _HLL_P, dtype=np.uint8)
+                self._hll_add(np.fromiter(self._set, dtype=np.uint64, count=len(self._set)))
                 self._set = None
             return
-        for d in map(hash, values):
-            self._hll_add(d & _MASK64)
+        self._hll_add(d)
 
-    def _hll_add(self, d: int) -> None:
-        idx = d >> (64 - _HLL_P)
-        rest = d & ((1 << (64 - _HLL_P)) - 1)
-        rank = (64 - _HLL_P) - rest.bit_length() + 1
-        if rank > self._hll[idx]:
-            self._hll[idx] = rank
+    def _digests(self, chars: np.ndarray) -> np.ndarray:
+        nibbles = np.where(chars >= 65, chars - 55, chars - 48).astype(np.uint64)
+        shifts = np.arange(4 * (chars.shape[1] - 1), -1, -4, dtype=np.uint64)
+        x = np.bitwise_or.reduce(nibbles << shifts, axis=1) ^ self._keys[0]
+        x = x * self._keys[1]  # uint64 arithmetic wraps: a bijection for an odd multiplier
+        x ^= x >> np.uint64(31)
+        x = x * self._keys[2]
+        x ^= x >> np.uint64(29)
+        return x
+
+    def _hll_add(self, d: np.ndarray) -> None:
+        idx = (d >> np.uint64(64 - _HLL_P)).astype(np.int64)
+        rest = d & np.uint64((1 << (64 - _HLL_P)) - 1)
+        # bit length of values below 2**50: exact through float64's exponent
+        bits = np.frexp(rest.astype(np.float64))[1]
+        rank = ((64 - _HLL_P) - bits + 1).astype(np.uint8)
+        np.maximum.at(self._hll, idx, rank)
 
     def __len__(self) -> int:
         if self._set is not None:
             return len(self._set)
         m = 1 << _HLL_P
-        est = (0.7213 / (1 + 1.079 / m)) * m * m / sum(2.0 ** -r for r in self._hll)
-        zeros = self._hll.count(0)
+        regs = self._hll.astype(np.float64)
+        est = (0.7213 / (1 + 1.079 / m)) * m * m / float(np.sum(2.0 ** -regs))
+        zeros = int(np.count_nonzero(self._hll == 0))
         if est <= 2.5 * m and zeros:
             est = m * math.log(m / zeros)
         return round(est)
@@ -276,13 +300,18 @@ class Scope:
             hs = owned.get(pid)
             if hs:
                 self.nir_matches += len(hs)
-                canon = hs.canon if isinstance(hs, SpanArray) else [h.canonical for h in hs]
-                self.nirs.add_many(canon)
+                if isinstance(hs, SpanArray):
+                    chars = hs.chars
+                else:
+                    blob = "".join(h.canonical for h in hs).encode("ascii")
+                    chars = np.frombuffer(blob, dtype=np.uint8).reshape(len(hs), -1)
+                self.nirs.add_chars(chars)
                 if self.on_nirs is not None:
-                    self.on_nirs(canon)
-                self.sexes.update(map(_SEX, canon))  # C-level slicing and counting
-                self.years.update(map(_YEAR, canon))
-                self.depts.update(map(_DEPT, canon))
+                    self.on_nirs(hs.canon if isinstance(hs, SpanArray)
+                                 else [h.canonical for h in hs])
+                _count_columns(self.sexes, chars, 0, 1)  # all derivable from the NIR itself
+                _count_columns(self.years, chars, 1, 3)
+                _count_columns(self.depts, chars, 5, 7)
                 for h in (hs if len(self.samples) < MAX_SAMPLES else ()):
                     masked = h.masked or nir.mask_canonical(h.canonical)  # lean hits: no mask
                     if masked not in self.samples:
@@ -354,7 +383,17 @@ class Scope:
         }
 
 
-_SEX, _YEAR, _DEPT = itemgetter(0), itemgetter(slice(1, 3)), itemgetter(slice(5, 7))
+def _count_columns(counter: Counter[str], chars: np.ndarray, lo: int, hi: int) -> None:
+    """Count the strings ``chars[:, lo:hi]`` (one or two characters) of every row."""
+    keys = chars[:, lo].astype(np.int64)
+    if hi - lo == 2:
+        keys = (keys << 8) | chars[:, lo + 1]
+    counts = np.bincount(keys)
+    for k in np.flatnonzero(counts).tolist():
+        key = chr(k) if hi - lo == 1 else chr(k >> 8) + chr(k & 0xFF)
+        counter[key] += int(counts[k])
+
+
 # sex digit: 1/2 born in France or abroad, 3/4 (rare) and 7/8 temporary numbers
 _SEXES = {"1": "male", "3": "male", "7": "male", "2": "female", "4": "female", "8": "female"}
 

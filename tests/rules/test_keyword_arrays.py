@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.rules import literals
 from crawler.rules import scan as scan_mod
 from crawler.rules.engine import HitArray, RuleSet
 from crawler.rules.loader import load_rules
@@ -72,9 +73,17 @@ def test_the_scope_is_the_same_with_and_without_arrays(tmp_path, shipped, monkey
     assert fired_b == fired_a
 
 
-def test_each_keyword_hit_is_the_same(tmp_path, shipped):
+@pytest.mark.parametrize("use_hyperscan", [True, False], ids=["hyperscan", "pyahocorasick"])
+def test_each_keyword_hit_is_the_same(tmp_path, shipped, monkeypatch, use_hyperscan):
+    """Both ways the arrays lane finds keywords (crawler.rules.literals) give the per-match hits,
+    in the same order: Hyperscan's matches that end together are sorted as pyahocorasick
+    reports them."""
+    if use_hyperscan and literals.hyperscan is None:
+        pytest.skip("hyperscan wheel not installed")  # the fallback is still compared
     text = _tricky_file(tmp_path / "t.txt", 300).read_text(encoding="utf-8")
     m = shipped.matcher
+    monkeypatch.setattr(m, "hyperscan", use_hyperscan)
+    monkeypatch.setattr(m, "_indexed", {})
     data = text.encode()
     for limit in (None, 3):
         for mode, automaton in m._automata.items():

@@ -12,6 +12,7 @@ import random
 import pytest
 
 from crawler.rules import nir, nirfast
+from crawler.rules.detectors import DETECTORS
 from crawler.rules.detectors import outside as _outside
 from tests.support.dumps import write_dump
 from tests.support.nir_corpus import document
@@ -43,6 +44,13 @@ def _same(data: bytes) -> None:
     # bodies inside a full NIR are dropped by the engine (engine._outside); the bulk lane may
     # not report them at all
     assert _outside(bodies, full) == _outside(nir.find_bodies(data), expected), data
+    # the summary scan's lane: the same NIRs as arrays, and the same bodies outside them
+    settled, bodies_a = nirfast.find_arrays(data)
+    assert settled.tuples() == [(s, e, n.canonical) for s, e, n in expected], data
+    shared: dict = {}
+    body_arrays = DETECTORS["fr-nir-body"].find_arrays(data, shared)
+    assert body_arrays.tuples() == [(s, e, n.canonical) for s, e, n in
+                                    _outside(nir.find_bodies(data), expected)], data
 
 
 def test_dump_identical(tmp_path):

@@ -252,9 +252,9 @@ def test_summary_and_jsonl_together_is_a_usage_error(tmp_path):
 def test_distinct_switches_to_an_estimate_beyond_the_exact_limit(monkeypatch):
     monkeypatch.setattr(Distinct, "EXACT_LIMIT", 5000)
     d = Distinct()
-    d.add_many([str(i) for i in range(4000)] * 2)
+    d.add_many([f"{i:015d}" for i in range(4000)] * 2)
     assert d.exact and len(d) == 4000
-    d.add_many([f"{i:015d}" for i in range(50_000)])
+    d.add_many([f"{i:015d}" for i in range(50_000, 100_000)])
     assert not d.exact
     assert abs(len(d) - 54_000) < 54_000 * 0.03
 
