@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import stat
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,26 +118,9 @@ def load_documents(text: str) -> list[LocatedDoc]:
     if len(text) > MAX_FILE_BYTES:
         raise YamlError(f"text larger than {_size(MAX_FILE_BYTES)} (the limit for a YAML file "
                         "darkwatch reads); split it or trim it", 1, 1, "limit")
-    loader = None
-    try:
-        loader = _BoundedLoader(text)  # the reader checks every character here
-        nodes = []
-        while loader.check_node():
-            node = loader.get_node()
-            if node is not None:
-                nodes.append(node)
-    except yaml.MarkedYAMLError as exc:
-        raise _syntax_error(exc, text) from None
-    except yaml.reader.ReaderError as exc:
-        line, col = _position(text, exc.position)
-        char = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
-        raise YamlError(f"character {char} is not allowed in YAML ({exc.reason}); remove it",
-                        line, col) from None
-    except yaml.YAMLError as exc:
-        raise YamlError(str(exc), 1, 1) from None
-    finally:
-        if loader is not None:
-            loader.dispose()
+    nodes = _fast_nodes(text)
+    if nodes is None:
+        nodes = _nodes(text)
     docs = []
     ctor = yaml.SafeLoader("")
     try:
@@ -149,15 +133,103 @@ def load_documents(text: str) -> list[LocatedDoc]:
     return docs
 
 
-class _BoundedLoader(yaml.SafeLoader):
+def _fast_nodes(text: str) -> list[yaml.Node] | None:
+    """The node trees of :func:`_nodes`, parsed by libyaml (C, ~10x faster: a rule pack is
+    most of a scan's start-up), or None, and :func:`_nodes` decides.
+
+    libyaml and PyYAML's pure-Python parser differ on a few inputs, found by fuzzing the shipped
+    packs (``tests/core/test_yamlpos_fast.py``): tabs, a byte-order mark, and mapping
+    indicators inside flow collections (``[a: b]``, ``[? a]``, ``{a ?b}``). Those, any character
+    PyYAML refuses and any error go to the pure-Python path, which says what is wrong in its
+    own words; everything else gives the same trees, positions included."""
+    if CParser is None or "\t" in text or "\ufeff" in text or _NON_PRINTABLE.search(text):
+        return None
+    loader = None
+    try:
+        loader = _CBoundedLoader(text)
+        nodes = []
+        while loader.check_node():
+            node = loader.get_node()
+            if node is not None:
+                nodes.append(node)
+    except (yaml.YAMLError, YamlError):
+        return None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    return nodes if _plain_flow(text, nodes) else None
+
+
+def _plain_flow(text: str, nodes: list[yaml.Node]) -> bool:
+    """No mapping inside a flow sequence, and every ``?`` inside a quoted or block scalar."""
+    quoted: list[tuple[int, int]] = []
+    seen: set[int] = set()
+    todo = list(nodes)
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            if node.style in ("'", '"', "|", ">"):
+                quoted.append((node.start_mark.index, node.end_mark.index))
+            continue
+        if isinstance(node, yaml.SequenceNode):
+            if node.flow_style and any(isinstance(c, yaml.MappingNode) for c in node.value):
+                return False
+            todo.extend(node.value)
+        else:
+            for k, v in node.value:
+                todo.extend((k, v))
+    if "?" not in text:
+        return True
+    quoted.sort()
+    starts = [q[0] for q in quoted]
+    at = text.find("?")
+    while at >= 0:
+        k = bisect_right(starts, at) - 1
+        if k < 0 or quoted[k][1] <= at:
+            return False
+        at = text.find("?", at + 1)
+    return True
+
+
+def _nodes(text: str) -> list[yaml.Node]:
+    """The documents' node trees, by PyYAML's pure-Python parser (bounded composer)."""
+    loader = None
+    try:
+        loader = _BoundedLoader(text)  # the reader checks every character here
+        nodes = []
+        while loader.check_node():
+            node = loader.get_node()
+            if node is not None:
+                nodes.append(node)
+        return nodes
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax_error(exc, text) from None
+    except yaml.reader.ReaderError as exc:
+        line, col = _position(text, exc.position)
+        char = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+        raise YamlError(f"character {char} is not allowed in YAML ({exc.reason}); remove it",
+                        line, col) from None
+    except yaml.YAMLError as exc:
+        raise YamlError(str(exc), 1, 1) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+_NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
+
+
+class _Bounds:
     """PyYAML's composer with bounds checked per node, before any alias is expanded.
 
     For every composed node it keeps (alias depth, expanded size); an alias adds its target's
     size, so the cost of expanding the whole tree is known without expanding it.
     """
 
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
+    def _bounds(self) -> None:
         self._aliases = 0
         self._expansion = 0
         self._values = 0
@@ -166,7 +238,7 @@ class _BoundedLoader(yaml.SafeLoader):
         self._keep: list[yaml.Node] = []  # keeps ids in _info unique across documents
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
-        event = self.peek_event()
+        event = self.peek_event()  # type: ignore[attr-defined]
         if isinstance(event, yaml.AliasEvent):
             node = super().compose_node(parent, index)
             info = self._info.get(id(node))
@@ -209,6 +281,32 @@ class _BoundedLoader(yaml.SafeLoader):
             parent = self._open[-1]
             parent[0] = max(parent[0], depth)
             parent[1] += size
+
+
+class _BoundedLoader(_Bounds, yaml.SafeLoader):
+    def __init__(self, text: str) -> None:
+        yaml.SafeLoader.__init__(self, text)
+        self._bounds()
+
+
+try:  # libyaml: PyYAML's wheels bundle it
+    from yaml.cyaml import CParser
+except ImportError:  # pragma: no cover - a PyYAML built without libyaml
+    CParser = None
+
+
+if CParser is not None:
+    class _CBoundedLoader(_Bounds, yaml.composer.Composer, CParser,  # type: ignore[misc]
+                          yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
+        """libyaml's parser under the same bounded composer: the composer's methods come first
+        in the MRO, so nodes are composed here, from the C parser's events."""
+
+        def __init__(self, text: str) -> None:
+            CParser.__init__(self, text)
+            yaml.composer.Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+            self._bounds()
 
 
 def _limit(message: str, mark: yaml.Mark) -> YamlError:

@@ -90,23 +90,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     from crawler.privacy import install_redaction, redact
 
     install_redaction()  # every log line and uncaught traceback of every command: no credentials
-    from crawler.sinks.base import ElasticsearchError, StoreError
-
     try:
         code = int(handler(args) or 0)
         sys.stdout.flush()  # a reader that went away shows here, not at interpreter exit
         return code
     except BrokenPipeError:
         return closed_pipe()
-    except StoreError as exc:  # damaged or unusable SQLite store: one line, no traceback
-        print(f"error: {redact(str(exc))}", file=sys.stderr)
-        return 2
-    except ElasticsearchError as exc:  # misconfigured or refusing Elasticsearch: one line
-        print(f"error: {redact(str(exc))}", file=sys.stderr)
-        return int(ExitCode.STORE)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        # the store errors' module is loaded only here: a scan or a rules command needs none
+        from crawler.sinks.base import ElasticsearchError, StoreError
+
+        if isinstance(exc, StoreError):  # damaged or unusable SQLite store: one line
+            print(f"error: {redact(str(exc))}", file=sys.stderr)
+            return 2
+        if isinstance(exc, ElasticsearchError):  # misconfigured or refusing Elasticsearch
+            print(f"error: {redact(str(exc))}", file=sys.stderr)
+            return int(ExitCode.STORE)
+        raise
 
 
 EXIT_PIPE = ExitCode.PIPE  # what a shell reports for a writer whose reader went away

@@ -163,7 +163,10 @@ def _codes(text: str) -> np.ndarray:
 
     if text.isascii():
         return np.frombuffer(text.encode("ascii"), dtype=np.uint8)
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    try:  # a French window: Latin-1 characters, one byte each (a copy, no per-character work)
+        return np.frombuffer(text.encode("latin-1"), dtype=np.uint8)
+    except UnicodeEncodeError:
+        return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
 def _surely_inside(folded: Any, text: str, starts: np.ndarray, ends: np.ndarray,
@@ -404,9 +407,9 @@ class Matcher:
 
         ft = folded.text
         n = len(ft)
-        codes = _codes(ft).astype(np.int64)
-        before = np.where(starts > 0, codes[np.maximum(starts - 1, 0)], 32)
-        after = np.where(ends < n, codes[np.minimum(ends, n - 1)], 32)
+        codes = _codes(ft)
+        before = np.where(starts > 0, codes[np.maximum(starts - 1, 0)].astype(np.int64), 32)
+        after = np.where(ends < n, codes[np.minimum(ends, n - 1)].astype(np.int64), 32)
         both = np.concatenate((before, after))
         table = np.zeros(128, dtype=bool)
         table[[ord(c) for c in _ASCII_BREAKS]] = True

@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 from operator import itemgetter
 
-from crawler.rules import nir, nirbulk
+from crawler.rules import hscache, nir, nirbulk
 
 try:  # optional: wheels for common platforms only; RE2 alone is exact, just slower
     import hyperscan
@@ -46,8 +46,7 @@ BULK_MIN = 64 << 10  # bytes: below this (a forum post) numpy's per-call cost is
 _local = threading.local()
 _db = None
 if hyperscan is not None:
-    _db = hyperscan.Database()
-    _db.compile(expressions=[HS_CANDIDATE, HS_BODY], ids=[0, 1], flags=[0, 0])
+    _db = hscache.database(hyperscan, [HS_CANDIDATE, HS_BODY], [0, 1])
 
 
 def available() -> bool:

@@ -8,9 +8,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from crawler.config.rules import RulesConfig
 from crawler.model import Alert, Post
 from crawler.privacy import mask_spans, scrub, snippet
 from crawler.problems import Problem
@@ -18,6 +17,9 @@ from crawler.rules.engine import Firing, Hit, RuleSet
 from crawler.rules.errors import RuleError
 from crawler.rules.fingerprint import FingerprintKeyMissing, fingerprint, resolve_key
 from crawler.rules.loader import load_rules, mtimes, superseded_by
+
+if TYPE_CHECKING:  # the config models: not loaded by `darkwatch scan`, which needs none
+    from crawler.config.rules import RulesConfig
 
 logger = logging.getLogger(__name__)
 

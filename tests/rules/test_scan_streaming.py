@@ -178,7 +178,11 @@ def test_jsonl_streams_one_object_per_match(tmp_path):
 
 def test_ctrl_c_prints_a_partial_summary(tmp_path):
     f = tmp_path / "dense.txt"
-    write_hit_dense(f, 25)
+    write_hit_dense(f, 8)
+    block = f.read_bytes()
+    with f.open("ab") as fh:  # ~100 MB, several seconds of scanning: Ctrl-C lands mid-scan
+        for _ in range(12):
+            fh.write(block)
     master, slave = pty.openpty()  # stderr on a terminal: the progress line shows
     proc = subprocess.Popen(dw(str(f), "--summary", "--format", "json"), stdout=subprocess.PIPE,
                             stderr=slave, env=ENV)
@@ -247,6 +251,16 @@ def test_summary_and_jsonl_together_is_a_usage_error(tmp_path):
                          capture_output=True, text=True, env=ENV, timeout=60)
     assert out.returncode == 2 and out.stderr.startswith("error: ") and "--format json" in out.stderr
     assert out.stderr.count("\n") == 1
+
+
+def test_distinct_counts_nirs_that_differ_in_one_character_apart():
+    """The packed digest is a bijection: 2A and 21, 2B and 22, any one digit changed, all count."""
+    base = "185052A00608412"
+    variants = {base, base.replace("2A", "21"), base.replace("2A", "2B"), base.replace("2A", "22")}
+    variants |= {base[:i] + d + base[i + 1:] for i in range(15) if i != 6 for d in "0123456789"}
+    d = Distinct()
+    d.add_many(sorted(variants) * 3)  # duplicates count once
+    assert d.exact and len(d) == len(variants)
 
 
 def test_distinct_switches_to_an_estimate_beyond_the_exact_limit(monkeypatch):
