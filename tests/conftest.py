@@ -7,11 +7,21 @@
   is missing (distributed, incidents).
 """
 
+import signal
+
 import pytest
 
 from darkwatch_lab.redis_server import RedisServer
 from tests.support.receivers import smtp_receiver, webhook_receiver
 from tests.support.tor_lab import run_tor_lab
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A run started in the background without job control (``pytest &`` in a script) ignores
+    SIGINT, and every process a test starts would inherit that: the Ctrl-C tests would see a
+    scan or a daemon that cannot be interrupted. Put the default back, as on a terminal."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

@@ -31,9 +31,9 @@ _HLL_P = 14
 class Distinct:
     """Count distinct NIRs by keyed digest: exact, then HyperLogLog beyond ``EXACT_LIMIT``.
 
-    A canonical NIR (15 characters of ``0-9AB``) packs into 60 bits, 4 per character; a keyed
-    bijection of 64-bit words (xor, odd multipliers, xor-shifts; keys drawn per run, kept in
-    memory only) turns that into the digest. Being a bijection it never merges two NIRs, so the
+    A canonical NIR (15 characters of ``0-9AB``) packs into 64 bits; a keyed bijection of
+    64-bit words (xor and an odd multiplier drawn per run, kept in memory only, then MurmurHash3's
+    finaliser) turns that into the digest. Being a bijection it never merges two NIRs, so the
     exact count is exact; being keyed, the set holds no number in clear. Computed on whole arrays
     (a dump window's NIRs at once), as is the estimate's register update.
     """
@@ -43,8 +43,8 @@ class Distinct:
     def __init__(self) -> None:
         self._set: set[int] | None = set()
         self._hll: np.ndarray | None = None
-        k0, k1, k2 = np.frombuffer(secrets.token_bytes(24), dtype=np.uint64)
-        self._keys = (k0, k1 | np.uint64(1), k2 | np.uint64(1))
+        k0, k1 = np.frombuffer(secrets.token_bytes(16), dtype=np.uint64)
+        self._keys = (k0, k1 | np.uint64(1))
 
     @property
     def exact(self) -> bool:
@@ -69,11 +69,15 @@ class Distinct:
         self._hll_add(d)
 
     def _digests(self, chars: np.ndarray) -> np.ndarray:
-        x = _packed(chars) ^ self._keys[0]
-        x = x * self._keys[1]  # uint64 arithmetic wraps: a bijection for an odd multiplier
-        x ^= x >> np.uint64(31)
-        x = x * self._keys[2]
-        x ^= x >> np.uint64(29)
+        # the key, then MurmurHash3's 64-bit finaliser: each step a bijection (uint64 arithmetic
+        # wraps; odd multipliers), and every input bit reaches every output bit, as the
+        # estimate's register index (top bits) and rank (leading zeros) need
+        x = (_packed(chars) ^ self._keys[0]) * self._keys[1]
+        x ^= x >> np.uint64(33)
+        x = x * np.uint64(0xFF51AFD7ED558CCD)
+        x ^= x >> np.uint64(33)
+        x = x * np.uint64(0xC4CEB9FE1A85EC53)
+        x ^= x >> np.uint64(33)
         return x
 
     def _hll_add(self, d: np.ndarray) -> None:
