@@ -161,18 +161,17 @@ def settle(data: bytes) -> tuple[Settled, bytes]:
         compact = width == 15 and not letter
         valid = _valid(np, d, compact)
         # an invalid plain run holds no NIR, and no word start where one could begin: blanked
-        dead = idx[~valid] if compact else idx[:0]
-        found.append((first[valid], idx[valid], chars[valid], dead, width))
+        # with the valid ones
+        found.append((first[valid], idx if compact else idx[valid], chars[valid], width))
     if not found:
         return empty(), data
     blanked = a.copy()
-    for _first, idx, _chars, dead, _width in found:
-        blanked[dead.ravel()] = 120  # "x": word characters stay word characters
-        blanked[idx.ravel()] = 120
+    for _first, idx, _chars, _width in found:
+        blanked[idx.ravel()] = 120  # "x": word characters stay word characters
     # the shapes never share a start (their digit runs differ): one stable sort orders them
     first = np.concatenate([f[0] for f in found])
     order = np.argsort(first, kind="stable")
-    ends = np.concatenate([f[0] + f[4] for f in found])[order]
+    ends = np.concatenate([f[0] + f[3] for f in found])[order]
     chars = np.concatenate([f[2].astype(np.uint8) for f in found])[order]
     return Settled(first[order], ends, chars), blanked.tobytes()
 
