@@ -13,8 +13,10 @@ Identical patterns shared by several rules (the NIR detector used by three rules
 
 A summary scan of a dump (``Matcher.arrays``: nothing is printed) takes keyword and detector hits
 as arrays (:class:`HitArray`, :class:`SpanArray`): a leak has a lab name, an insurer and a NIR on
-every row, and one Python object per match cost more than finding it. The hits are the same
-(``tests/rules/test_keyword_arrays.py``).
+every row, and one Python object per match cost more than finding it. Its keywords come from
+:mod:`crawler.rules.literals` (Hyperscan's literal compiler when installed), its NIRs from
+:func:`crawler.rules.nirfast.find_arrays`. The hits are the same
+(``tests/rules/test_keyword_arrays.py``, ``tests/rules/test_nirfast.py``).
 """
 
 from __future__ import annotations
