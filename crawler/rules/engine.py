@@ -345,7 +345,7 @@ class Matcher:
                     value = text[s:e] if keep else ""
                     bucket.append(Hit(s, e, ft[start:end], value or text[s:e], value))
 
-    def _indexed_automaton(self, mode: tuple[bool, bool]) -> tuple[Any, ...]:
+    def _keyword_index(self, mode: tuple[bool, bool]) -> tuple[Any, ...]:
         """The keywords of ``mode`` as :class:`crawler.rules.literals.Literals`, whose matches
         come out as arrays without a Python object per match, and each pattern's keywords."""
         import numpy as np
@@ -373,7 +373,7 @@ class Matcher:
         same cap), as HitArray."""
         import numpy as np
 
-        literals, words, lens, by_pid = self._indexed_automaton(mode)
+        literals, words, lens, by_pid = self._keyword_index(mode)
         folded = fold(text, *mode, utf8=data, ascii_case=literals.caseless)
         ft = folded.text
         ends, kws = literals.matches(ft)
@@ -480,16 +480,16 @@ class Matcher:
             if self.arrays and lean and not bucket and det.find_arrays is not None:
                 # a summary: arrays, no object or string per hit
                 got = det.find_arrays(data, shared)
-                keep = len(got) if limit is None else max(0, limit - len(bucket))
-                if not len(got) or not keep:
+                take = len(got) if limit is None else max(0, limit - len(bucket))
+                if not len(got) or not take:
                     continue
-                s_arr, e_arr = got.starts[:keep], got.ends[:keep]
+                s_arr, e_arr = got.starts[:take], got.ends[:take]
                 if len(data) != len(text):  # byte -> character offsets (valid UTF-8 bytes)
                     cont = shared.get("_continuations")
                     if cont is None:
                         cont = shared["_continuations"] = nirbulk.continuations(data)
                     s_arr, e_arr = nirbulk.to_chars(cont, s_arr), nirbulk.to_chars(cont, e_arr)
-                hits[pid] = SpanArray(s_arr, e_arr, got.chars[:keep])
+                hits[pid] = SpanArray(s_arr, e_arr, got.chars[:take])
                 continue
             found = det.find(data, shared)
             if limit is not None:
