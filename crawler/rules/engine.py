@@ -171,6 +171,14 @@ def _codes(text: str) -> np.ndarray:
         return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
+def _byte_offset(text: str, data: bytes, c: int) -> int:
+    """Byte offset in ``data`` (``text`` encoded as UTF-8, "replace") of character ``c``, by
+    encoding the shorter side: a window's edges sit near its start or its end."""
+    if c <= len(text) // 2:
+        return len(text[:c].encode("utf-8", "replace"))
+    return len(data) - len(text[c:].encode("utf-8", "replace"))
+
+
 def _surely_inside(folded: Any, text: str, starts: np.ndarray, ends: np.ndarray,
                    before: np.ndarray, after: np.ndarray) -> np.ndarray:
     """Matches ``word_bounded`` would refuse, decided in bulk: an ASCII letter or digit glued
@@ -441,7 +449,7 @@ class Matcher:
             else:
                 todo = self._regexes
             ascii_ = len(data) == len(text)
-            to_b = (lambda c: c) if ascii_ else (lambda c: len(text[:c].encode("utf-8", "replace")))
+            to_b = (lambda c: c) if ascii_ else (lambda c: _byte_offset(text, data, c))
             pos, endpos, starts = window or (0, len(text), {})
             bend = to_b(endpos)
             for pid, rx, validator in todo:

@@ -40,6 +40,8 @@ class Literals:
         np = nirbulk.lazy_numpy()
         self.words = words
         self.lengths = np.array([len(w) for w in words], dtype=np.int64)
+        self._longest = int(self.lengths.max()) if words else 0
+        self._len_bits = self._longest.bit_length()
         self.caseless = False
         self._db = None
         self._local = threading.local()
@@ -75,9 +77,12 @@ class Literals:
             add(word)
 
         self._db.scan(data, match_event_handler=on_match, scratch=scratch)
-        flat = np.array(out, dtype=np.int64)
+        flat = np.fromiter(out, dtype=np.int64, count=len(out))
         ends, kws = flat[0::2], flat[1::2]
         if len(data) != len(text):  # a literal's UTF-8 bytes end on a character boundary
             ends = nirbulk.to_chars(nirbulk.continuations(data), ends)
-        order = np.lexsort((-self.lengths[kws], ends))
+        # by end, the longest first: one key, and a stable sort that is linear on the runs
+        # Hyperscan hands over already in end order
+        key = (ends << self._len_bits) | (self._longest - self.lengths[kws])
+        order = np.argsort(key, kind="stable")
         return ends[order], kws[order]

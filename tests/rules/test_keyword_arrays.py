@@ -96,3 +96,17 @@ def test_each_keyword_hit_is_the_same(tmp_path, shipped, monkeypatch, use_hypers
                 assert isinstance(b[pid], HitArray)
                 got = [(h.start, h.end, h.canonical) for h in b[pid]]
                 assert got == [(h.start, h.end, h.canonical) for h in a[pid]], pid
+
+
+def test_byte_offsets_from_either_end_agree_with_encoding_the_head():
+    """engine._byte_offset encodes the shorter side of a window; UTF-8 ("replace") is additive
+    per character, lone surrogates included, so both sides give the same offset."""
+    from crawler.rules.engine import _byte_offset
+
+    rng = random.Random(5)
+    alphabet = ["a", "é", "ß", "€", "😀", "\ud800", "\n", "д", "1"]
+    for _ in range(300):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
+        data = text.encode("utf-8", "replace")
+        for c in range(len(text) + 1):
+            assert _byte_offset(text, data, c) == len(text[:c].encode("utf-8", "replace"))
