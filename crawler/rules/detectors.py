@@ -96,12 +96,7 @@ def _find_nir_body_arrays(data: bytes, shared: dict[str, Any]) -> nirbulk.Settle
         nxt = k + 1
         inside |= (nxt < len(full)) & (full.starts[np.minimum(nxt, len(full) - 1)] < end)
         bodies = [b for b, out in zip(bodies, (~inside).tolist(), strict=True) if out]
-    if not bodies:
-        return nirbulk.empty(13)
-    blob = "".join(n.canonical for _s, _e, n in bodies).encode("ascii")
-    return nirbulk.Settled(np.array([b[0] for b in bodies], dtype=np.int64),
-                           np.array([b[1] for b in bodies], dtype=np.int64),
-                           np.frombuffer(blob, dtype=np.uint8).reshape(-1, 13))
+    return nirbulk.of_found(bodies, 13)
 
 
 DETECTORS: dict[str, Detector] = {d.name: d for d in (

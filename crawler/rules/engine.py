@@ -114,9 +114,7 @@ class SpanArray:
     @property
     def canon(self) -> list[str]:
         if self._canon is None:
-            w = self.chars.shape[1]
-            blob = self.chars.tobytes().decode("ascii")
-            self._canon = [blob[i:i + w] for i in range(0, len(blob), w)]
+            self._canon = nirbulk.as_strings(self.chars)
         return self._canon
 
     def iter_canon(self) -> Iterator[str]:

@@ -71,13 +71,35 @@ class Settled:
         return len(self.starts)
 
     def canonicals(self) -> list[str]:
-        w = self.chars.shape[1]
-        blob = self.chars.tobytes().decode("ascii")
-        return [blob[i:i + w] for i in range(0, len(blob), w)]
+        return as_strings(self.chars)
 
     def tuples(self) -> list[tuple[int, int, str]]:
         """(start, end, canonical) of each."""
         return list(zip(self.starts.tolist(), self.ends.tolist(), self.canonicals(), strict=True))
+
+
+def as_chars(canonicals: list[str]) -> Any:
+    """Equal-width ASCII strings as a ``(n, width)`` uint8 array of their characters."""
+    np = lazy_numpy()
+    blob = "".join(canonicals).encode("ascii")
+    return np.frombuffer(blob, dtype=np.uint8).reshape(len(canonicals), -1)
+
+
+def as_strings(chars: Any) -> list[str]:
+    """:func:`as_chars` undone: one string per row."""
+    w = chars.shape[1]
+    blob = chars.tobytes().decode("ascii")
+    return [blob[i:i + w] for i in range(0, len(blob), w)]
+
+
+def of_found(found: list[tuple[int, int, Any]], width: int = 15) -> Settled:
+    """(start, end, Nir or canonical string) tuples, in order, as :class:`Settled`."""
+    if not found:
+        return empty(width)
+    np = lazy_numpy()
+    starts, ends, nirs = zip(*found, strict=True)
+    return Settled(np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64),
+                   as_chars([n if type(n) is str else n.canonical for n in nirs]))
 
 
 def empty(width: int = 15) -> Settled:

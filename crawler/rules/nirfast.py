@@ -119,10 +119,10 @@ def find_arrays(data: bytes) -> tuple[nirbulk.Settled, list]:
     starts, ends, canonical characters), for a summary scan that counts them and keeps none."""
     if _db is None or len(data) < BULK_MIN:
         full, bodies = find_both(data)
-        return _settled(full), bodies
+        return nirbulk.of_found(full), bodies
     bulk, data = nirbulk.settle(data)
     full, body = _ends(data)
-    rest = _settled(_find(data, full))
+    rest = nirbulk.of_found(_find(data, full))
     if len(rest):
         np = nirbulk.lazy_numpy()
         starts = np.concatenate((bulk.starts, rest.starts))
@@ -130,17 +130,6 @@ def find_arrays(data: bytes) -> tuple[nirbulk.Settled, list]:
         bulk = nirbulk.Settled(starts[order], np.concatenate((bulk.ends, rest.ends))[order],
                                np.concatenate((bulk.chars, rest.chars))[order])
     return bulk, _find_bodies(data, body)
-
-
-def _settled(found: list) -> nirbulk.Settled:
-    """(start, end, Nir or canonical) tuples as :class:`crawler.rules.nirbulk.Settled`."""
-    if not found:
-        return nirbulk.empty()
-    np = nirbulk.lazy_numpy()
-    starts, ends, nirs = zip(*found, strict=True)
-    blob = "".join(n if type(n) is str else n.canonical for n in nirs).encode("ascii")
-    return nirbulk.Settled(np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64),
-                           np.frombuffer(blob, dtype=np.uint8).reshape(-1, 15))
 
 
 def _find(data: bytes, ends: list[int]) -> list:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from crawler.rules import nir
+from crawler.rules import nir, nirbulk
 from crawler.rules.engine import Hit, HitArray, RuleSet, SpanArray
 from crawler.rules.scan import FileStat
 
@@ -53,8 +53,7 @@ class Distinct:
     def add_many(self, values: list[str]) -> None:
         """Canonical NIRs (equal widths, up to 16 characters of ``0-9A-F``)."""
         if values:
-            blob = "".join(values).encode("ascii")
-            self.add_chars(np.frombuffer(blob, dtype=np.uint8).reshape(len(values), -1))
+            self.add_chars(nirbulk.as_chars(values))
 
     def add_chars(self, chars: np.ndarray) -> None:
         """Canonical NIRs as a ``(n, width)`` uint8 array of their characters."""
@@ -322,15 +321,11 @@ class Scope:
             hs = owned.get(pid)
             if hs:
                 self.nir_matches += len(hs)
-                if isinstance(hs, SpanArray):
-                    chars = hs.chars
-                else:
-                    blob = "".join(h.canonical for h in hs).encode("ascii")
-                    chars = np.frombuffer(blob, dtype=np.uint8).reshape(len(hs), -1)
+                spans = isinstance(hs, SpanArray)
+                chars = hs.chars if spans else nirbulk.as_chars([h.canonical for h in hs])
                 self.nirs.add_chars(chars)
                 if self.on_nirs is not None:
-                    self.on_nirs(hs.canon if isinstance(hs, SpanArray)
-                                 else [h.canonical for h in hs])
+                    self.on_nirs(hs.canon if spans else [h.canonical for h in hs])
                 _count_columns(self.sexes, chars, 0, 1)  # all derivable from the NIR itself
                 _count_columns(self.years, chars, 1, 3)
                 _count_columns(self.depts, chars, 5, 7)
