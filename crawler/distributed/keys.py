@@ -23,6 +23,11 @@ def inflight(forum: str) -> str:
     return forum_key(forum, "inflight")
 
 
+def pushed(forum: str) -> str:
+    """Set of the push ids already queued this round: a push resent after a lost reply is a no-op."""
+    return forum_key(forum, "pushed")
+
+
 def seen(forum: str) -> str:
     return forum_key(forum, "seen")
 
@@ -33,6 +38,11 @@ def pages(forum: str) -> str:
 
 def stats(forum: str) -> str:
     return forum_key(forum, "stats")
+
+
+def stats_applied(forum: str) -> str:
+    """Hash writer id -> last stats batch applied (see crawler.distributed.stats)."""
+    return forum_key(forum, "stats-applied")
 
 
 def errors(forum: str) -> str:
@@ -62,4 +72,5 @@ def worker(worker_id: str) -> str:
 
 def job_keys(forum: str) -> list[str]:
     """Per-round state cleared by the coordinator before it seeds a new round."""
-    return [queue(forum), dupefilter(forum), seen(forum), pages(forum), stats(forum), errors(forum)]
+    return [queue(forum), dupefilter(forum), pushed(forum), seen(forum), pages(forum),
+            stats(forum), stats_applied(forum), errors(forum)]

@@ -5,11 +5,17 @@ A pop moves the request atomically (one Lua script) from the queue into the foru
 has finished and its follow-up requests are queued. A worker that dies stops renewing its
 heartbeat key, and :func:`requeue_dead` moves its in-flight entries back to the head of the
 queue. The round is done when queue and in-flight hash are both empty, read atomically.
+
+Every write that is not idempotent is one Lua script carrying its own idempotency key, because
+a Redis restart can run a command and lose its reply: the client cannot tell "done" from
+"not done" and must be able to send it again. A push checks the duplicate filter, queues and
+frees the request's in-flight slot at once, and runs only once per push id.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +39,17 @@ redis.call('RPUSH', KEYS[1], raw)
 redis.call('HDEL', KEYS[2], ARGV[1])
 return 1
 """
+PUSH = """
+if redis.call('SADD', KEYS[4], ARGV[4]) == 0 then return 1 end
+local queued = 1
+if ARGV[2] ~= '' and redis.call('SADD', KEYS[3], ARGV[2]) == 0 then
+  queued = 0
+else
+  redis.call('LPUSH', KEYS[1], ARGV[1])
+end
+if ARGV[3] ~= '' then redis.call('HDEL', KEYS[2], ARGV[3]) end
+return queued
+"""
 IDLE = """
 return redis.call('LLEN', KEYS[1]) + redis.call('HLEN', KEYS[2])
 """
@@ -46,22 +63,29 @@ class ReliableQueue(Base):
         super().__init__(server, spider, key, serializer)
         self.worker_id = worker_id
         self.inflight = keys.inflight(spider.name)
+        self.pushed = keys.pushed(spider.name)
+        self.dupefilter = keys.dupefilter(spider.name)
         self._pop = server.register_script(POP)
+        self._push = server.register_script(PUSH)
 
     def __len__(self) -> int:
         return self.server.llen(self.key)
 
     def push(self, request: Any) -> None:
+        self.push_once(request, uuid.uuid4().hex)
+
+    def push_once(self, request: Any, push_id: str, fingerprint: str = "") -> bool:
+        """Queue ``request`` unless ``fingerprint`` (if given) is already in the duplicate filter;
+        either way free the in-flight slot it carries (a retry or redirect of a popped request).
+
+        Sending it again with the same ``push_id`` after a lost reply is a no-op that answers
+        "queued": the first send ran whole or not at all. False: dropped as a duplicate."""
         raw = self._encode_request(request)
-        token = request.meta.get("darkwatch_token")
-        if token:  # a retry/redirect of an in-flight request: hand its slot back atomically
-            pipe = self.server.pipeline(transaction=True)
-            pipe.lpush(self.key, raw)
-            pipe.hdel(self.inflight, token)
-            pipe.execute()
-            request.meta.pop("darkwatch_token", None)
-        else:
-            self.server.lpush(self.key, raw)
+        token = request.meta.get("darkwatch_token") or ""
+        queued = self._push(keys=[self.key, self.inflight, self.dupefilter, self.pushed],
+                            args=[raw, fingerprint, token, push_id])
+        request.meta.pop("darkwatch_token", None)
+        return bool(queued)
 
     def pop(self, timeout: int = 0) -> Any:
         got = self._pop(keys=[self.key, self.inflight, keys.tokens()], args=[self.worker_id])

@@ -6,6 +6,8 @@ On top of scrapy-redis (shared queue, shared RFP duplicate filter):
 - shared requests are taken only once the worker's session is ready (logged in);
 - Redis down: pushes are buffered in memory and retried, pops return nothing; the worker
   waits instead of dying, and no request is lost while it lives;
+- a push is checked against the duplicate filter and queued in one idempotent step, so a push
+  whose reply a Redis restart lost is sent again safely (never dropped as "already seen");
 - the queue is :class:`~crawler.distributed.queue.ReliableQueue` (pop to in-flight, ack).
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections import deque
 from typing import Any, Protocol, runtime_checkable
 
@@ -25,7 +28,6 @@ from crawler.distributed.queue import ReliableQueue, requeue, worker_of
 logger = logging.getLogger(__name__)
 
 LOCAL = "_dw_local"
-DF_CHECKED = "_dw_df"
 
 
 @runtime_checkable
@@ -50,7 +52,8 @@ class DistributedScheduler(Scheduler):
         super().__init__(*args, **kwargs)
         self.worker_id = worker_id
         self.local: deque[Any] = deque()
-        self.unsent: deque[Any] = deque()  # shared requests waiting for Redis to come back
+        # Shared requests waiting for Redis, each with the push id that makes a resend a no-op.
+        self.unsent: deque[tuple[Any, str]] = deque()
         self.unacked: deque[str] = deque()  # acks waiting for Redis to come back
         self.held: set[str] = set()  # tokens popped by this worker, not yet acked or handed back
         self._redis_down_since: float | None = None
@@ -73,6 +76,7 @@ class DistributedScheduler(Scheduler):
             from scrapy_redis.dupefilter import RFPDupeFilter
 
             self.df = RFPDupeFilter(self.server, self.dupefilter_key % {"spider": spider.name})
+        self.queue.dupefilter = self.df.key  # checked by the push script, with the push
 
     def close(self, reason: str) -> None:
         # The shared queue outlives any worker: never flush it here (the coordinator owns it).
@@ -84,28 +88,22 @@ class DistributedScheduler(Scheduler):
         if request.meta.get(LOCAL):
             self.local.append(request)
             return True
-        self.unsent.append(request)
+        self.unsent.append((request, uuid.uuid4().hex))
         self._flush_unsent()
         return True
 
     def _flush_unsent(self) -> None:
         while self.unsent:
-            request = self.unsent[0]
+            request, push_id = self.unsent[0]
             token = request.meta.get("darkwatch_token")
             try:
-                # Checked once: if the push then fails (Redis gone), the retry must not find
-                # its own fingerprint and drop the request as a duplicate.
-                if (request.dont_filter or request.meta.get(DF_CHECKED)
-                        or not self.df.request_seen(request)):
-                    request.meta[DF_CHECKED] = True
-                    self.queue.push(request)
+                fingerprint = "" if request.dont_filter else self.df.request_fingerprint(request)
+                if self.queue.push_once(request, push_id, fingerprint):
                     if self.stats:
                         self.stats.inc_value("scheduler/enqueued/redis")
                 else:
                     # A redirect/retry of an in-flight request that lands on a page already
-                    # seen ends here: its slot must be freed, or the round never ends.
-                    self.queue.ack(token)
-                    request.meta.pop("darkwatch_token", None)
+                    # seen ends here (its slot was freed with the check).
                     self.spider.on_dropped(request)  # a redirect loop is reported, not swallowed
                     if self.stats:
                         self.stats.inc_value("dupefilter/filtered")
@@ -119,6 +117,7 @@ class DistributedScheduler(Scheduler):
                 except RedisError as down:
                     self._down(down)
                     return
+                request.meta.pop("darkwatch_token", None)
             self.held.discard(token)
             self.unsent.popleft()
             self._up()

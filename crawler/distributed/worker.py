@@ -56,6 +56,7 @@ def worker_settings(settings: Settings, cfg: Config, forum: ForumConfig, direct:
         "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
         "SCHEDULER_PERSIST": True,
         "REDIS_URL": redis_url,
+        "REDIS_PARAMS": client_params(),
         "DARKWATCH_WORKER_ID": worker_id,
         "STATS_CLASS": "crawler.distributed.stats.RedisMirrorStatsCollector",
         # Politeness is global (Redis slots); a per-worker delay on top would only slow down.
@@ -72,6 +73,18 @@ def worker_settings(settings: Settings, cfg: Config, forum: ForumConfig, direct:
     add_components(settings, "ITEM_PIPELINES", {AckPipeline: 10})
     # Closest to the engine: it sees the output every other spider middleware let through.
     add_components(settings, "SPIDER_MIDDLEWARES", {AckMiddleware: 0})
+
+
+def client_params() -> dict[str, Any]:
+    """Options of every Redis client of a worker. redis-py's own retry is off: it re-sends a
+    command whose connection dropped, and after a Redis restart that command may already have
+    run (a pop, a push, a counter). darkwatch's calls each handle RedisError themselves,
+    retrying idempotently and without blocking the reactor for the length of an outage."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return {"socket_timeout": 30, "socket_connect_timeout": 10, "health_check_interval": 30,
+            "retry": Retry(NoBackoff(), 0)}
 
 
 def requeue_own(server: Any, forum: str, worker_id: str) -> int:
@@ -95,7 +108,7 @@ def run_worker(cfg: Config, redis_url: str, forum_names: list[str] | None = None
 
     worker_id = worker_id or default_worker_id()
     forums = select_forums(cfg, forum_names)
-    server = wait_for_redis(redis_url, progress)
+    server = wait_for_redis(redis_url, progress, params=client_params())
     rules, tor = prepare(cfg, forums, direct, progress)
     store = open_state(cfg)
     sink = open_sink(cfg, store)
@@ -218,12 +231,14 @@ def redis_url_safe(url: str) -> str:
     return url
 
 
-def wait_for_redis(url: str, progress: Callable[[str], None], timeout: float | None = None) -> Any:
+def wait_for_redis(url: str, progress: Callable[[str], None], timeout: float | None = None,
+                   params: dict[str, Any] | None = None) -> Any:
     """A connected client; waits (and says so) while Redis is down, up to ``timeout``."""
     import redis
 
-    client = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10,
-                                  health_check_interval=30)
+    client = redis.Redis.from_url(url, **(params or {"socket_timeout": 30,
+                                                    "socket_connect_timeout": 10,
+                                                    "health_check_interval": 30}))
     t0 = time.monotonic()
     said = False
     while True:

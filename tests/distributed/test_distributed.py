@@ -191,3 +191,9 @@ def test_redis_outage_mid_round_loses_nothing(tmp_path, lab):
     # The workers met the outage (scheduler, rate limiter or heartbeat, whichever asked first).
     assert re.search(r"(Redis|rate limiter) unavailable|heartbeat failed", logs), logs[-2000:]
     assert_every_post_once(lab, cfg)
+    # The report counts each post once too: a counter resent after the restart is not summed twice.
+    report = json.loads((tmp_path / "report.json").read_text())
+    by_forum = {f["forum"]: f for f in report["forums"]}
+    for skin in ("phpbb", "mybb"):
+        truth = lab.server.truth(engine=skin, private=skin == "phpbb")
+        assert (by_forum[skin]["status"], by_forum[skin]["posts_new"]) == ("ok", len(truth)), report

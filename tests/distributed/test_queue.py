@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
 import redis
 from scrapy.http import Request
 from scrapy.settings import Settings
@@ -11,6 +12,8 @@ from scrapy.settings import Settings
 from crawler.distributed import keys
 from crawler.distributed.queue import requeue_dead, round_pending
 from crawler.distributed.scheduler import DistributedScheduler
+from crawler.distributed.worker import client_params
+from tests.support.reply_cutter import ReplyCutter
 
 
 class Spider(SimpleNamespace):
@@ -24,8 +27,9 @@ class Spider(SimpleNamespace):
         self.dropped.append(request.url)
 
 
-def scheduler(url: str, worker: str) -> tuple[DistributedScheduler, Spider]:
+def scheduler(url: str, worker: str, params: dict | None = None) -> tuple[DistributedScheduler, Spider]:
     settings = Settings({"REDIS_URL": url, "DARKWATCH_WORKER_ID": worker,
+                         **({"REDIS_PARAMS": params} if params is not None else {}),
                          "SCHEDULER_QUEUE_KEY": keys.queue("%(spider)s"),
                          "SCHEDULER_DUPEFILTER_KEY": keys.dupefilter("%(spider)s"),
                          "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter"})
@@ -115,3 +119,102 @@ def test_an_orphaned_pop_of_a_live_worker_is_requeued(redis_server):
     assert client.llen(keys.queue("f")) == 1
     s.ack(held)
     assert round_pending(client, "f") == 1
+
+
+# The worker's own clients (redis-py's retry off) and redis-py's defaults (it re-sends the
+# command itself once it reconnects): both must come out with the request queued once.
+CLIENTS = pytest.mark.parametrize("params", [client_params(), None], ids=["worker", "redis-py"])
+
+
+def flush_until_sent(s: DistributedScheduler) -> None:
+    """What next_request does while Redis is away: try the buffered pushes again."""
+    for _ in range(20):
+        if not s.unsent:
+            return
+        s._flush_unsent()
+    raise AssertionError("the push never went through")
+
+
+@CLIENTS
+def test_a_push_whose_reply_was_lost_is_queued_once(redis_server, params):
+    """Redis ran the duplicate check and the push, then the connection dropped before the reply
+    (a restart does that): the retry must neither drop the request as "already seen" nor queue
+    it twice."""
+    cutter = ReplyCutter(redis_server.port)
+    try:
+        s, spider = scheduler(cutter.url, "w1", params)
+        s.enqueue_request(req(spider, "http://127.0.0.1/parent"))  # the script is loaded now
+        assert s.next_request().url == "http://127.0.0.1/parent"
+        cutter.arm(keys.dupefilter("f").encode())
+        s.enqueue_request(req(spider, "http://127.0.0.1/child"))
+        flush_until_sent(s)
+        assert cutter.cut == 1
+        assert spider.dropped == []
+        assert s.server.llen(keys.queue("f")) == 1
+        assert s.next_request().url == "http://127.0.0.1/child"
+        # The filter still works: the same page again is dropped.
+        s.enqueue_request(req(spider, "http://127.0.0.1/child"))
+        assert spider.dropped == ["http://127.0.0.1/child"] and not s.unsent
+    finally:
+        cutter.close()
+
+
+@CLIENTS
+def test_a_retry_whose_reply_was_lost_is_queued_once_and_frees_its_slot(redis_server, params):
+    """A retry (not filtered) of an in-flight request: handed back once, slot freed."""
+    cutter = ReplyCutter(redis_server.port)
+    try:
+        s, spider = scheduler(cutter.url, "w1", params)
+        s.enqueue_request(req(spider, "http://127.0.0.1/a"))
+        got = s.next_request()
+        cutter.arm(keys.pushed("f").encode())
+        s.enqueue_request(got.replace(dont_filter=True))
+        flush_until_sent(s)
+        assert cutter.cut == 1
+        assert s.server.llen(keys.queue("f")) == 1 and s.server.hlen(keys.inflight("f")) == 0
+        s.ack(s.next_request())
+        assert round_pending(s.server, "f") == 0
+    finally:
+        cutter.close()
+
+
+@CLIENTS
+def test_a_pop_whose_reply_was_lost_comes_back_once(redis_server, params):
+    """The pop ran (the request moved to this worker's in-flight hash) and the reply was lost:
+    the worker's reconcile hands it back; nothing is held twice or lost."""
+    cutter = ReplyCutter(redis_server.port)
+    try:
+        s, spider = scheduler(cutter.url, "w1", params)
+        for u in ("http://127.0.0.1/a", "http://127.0.0.1/b"):
+            s.enqueue_request(req(spider, u))
+        first = s.next_request()  # the pop script is loaded now
+        cutter.arm(keys.tokens().encode())
+        second = s.next_request()  # redis-py re-sends the pop itself; the worker's client does not
+        assert cutter.cut == 1
+        assert s.reconcile() == 1  # the pop whose reply was lost
+        third = s.next_request()
+        got = [r.url for r in (first, second, third) if r is not None]
+        assert sorted(got) == ["http://127.0.0.1/a", "http://127.0.0.1/b"]
+        for r in (first, second, third):
+            if r is not None:
+                s.ack(r)
+        assert round_pending(s.server, "f") == 0
+    finally:
+        cutter.close()
+
+
+def test_the_workers_client_does_not_resend_a_command_whose_reply_was_lost(redis_server):
+    """A Redis restart can run a command and lose its reply; redis-py would send it again (a
+    SADD that then answers "already there" would make a worker skip a page). The worker's
+    clients raise instead, and each caller decides what a retry means."""
+    from crawler.distributed.worker import wait_for_redis
+
+    cutter = ReplyCutter(redis_server.port)
+    try:
+        client = wait_for_redis(cutter.url, lambda s: None, params=client_params())
+        cutter.arm(b"probe-set")
+        with pytest.raises(redis.ConnectionError):
+            client.sadd("probe-set", "x")
+        assert client.scard("probe-set") == 1  # it ran, once
+    finally:
+        cutter.close()
