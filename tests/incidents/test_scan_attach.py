@@ -104,6 +104,7 @@ def test_an_interrupted_scan_attaches_nothing(tmp_path, store, maker):
 
     _truth, in_dump, a, _b = _setup(tmp_path, store, maker)
     target = scan_cli._Target(None, store, a.id, KEY)
+    target.fingerprints.close()  # made in the system's temp dir: gone with close(), as in a scan
     target.fingerprints = DumpFingerprints(KEY, str(tmp_path))
     target.fingerprints.add(in_dump)
     before = store.incidents.fingerprints(a.id)
