@@ -19,7 +19,7 @@ from typing import Any
 
 import ahocorasick
 
-from crawler.rules import nirbulk
+from crawler.rules import hscache, nirbulk
 
 try:  # optional, as in crawler.rules.nirfast
     import hyperscan
@@ -47,10 +47,9 @@ class Literals:
         self._local = threading.local()
         if hyperscan is not None and use_hyperscan and words:
             self.caseless = lowercase and all(w == w.lower() for w in words)
-            self._db = hyperscan.Database()
-            self._db.compile(expressions=[w.encode("utf-8") for w in words],
-                             ids=list(range(len(words))), literal=True,
-                             flags=hyperscan.HS_FLAG_CASELESS if self.caseless else 0)
+            self._db = hscache.database(hyperscan, [w.encode("utf-8") for w in words],
+                                        list(range(len(words))), literal=True,
+                                        flags=hyperscan.HS_FLAG_CASELESS if self.caseless else 0)
             return
         self._automaton = ahocorasick.Automaton()
         for i, w in enumerate(words):

@@ -68,3 +68,30 @@ def test_an_unwritable_cache_still_gives_a_database(tmp_path, monkeypatch):
     assert _ends(db) == _fresh()
     assert not any(p.name.startswith(".tmp-") for p in tmp_path.iterdir())
     assert os.path.isfile(blocker)
+
+
+def test_a_keyword_literal_database_is_cached_apart_and_matches_the_same(cache):
+    from crawler.rules.literals import Literals
+
+    words = ["biolab", "fuite", "nir"]
+    text = "FUITE chez BioLab: les NIR de 500 000 patients"
+    lit = Literals(words, lowercase=True)
+    assert lit.caseless and len(list(cache.iterdir())) == 1
+    again = Literals(words, lowercase=True)  # loaded from the file
+    fresh_ends, fresh_ids = lit.matches(text)
+    ends, ids = again.matches(text)
+    assert list(ends) == list(fresh_ends) and list(ids) == list(fresh_ids) == [1, 0, 2]
+    # literal flag and case flag are part of the key: the same words as regexes, or case-
+    # sensitive, are other databases
+    Literals(words, lowercase=False)
+    hscache.database(hyperscan, [w.encode() for w in words], [0, 1, 2], literal=False)
+    assert len(list(cache.iterdir())) == 3
+
+
+def test_no_cache_compiles_and_writes_nothing(cache, monkeypatch):
+    monkeypatch.setenv("DARKWATCH_NO_CACHE", "1")
+    db = hscache.database(hyperscan, [nirfast.HS_CANDIDATE, nirfast.HS_BODY], [0, 1])
+    assert _ends(db) == _fresh() and not cache.exists()
+    monkeypatch.setenv("DARKWATCH_NO_CACHE", "0")
+    hscache.database(hyperscan, [nirfast.HS_CANDIDATE, nirfast.HS_BODY], [0, 1])
+    assert len(list(cache.iterdir())) == 1
