@@ -56,6 +56,11 @@ if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ] \
   .venv/bin/pip install -q -e '.[test]' -e ./lab
   touch .venv/.installed
 fi
+# An editable install leaves byte-compiling to the first import, and an environment with
+# PYTHONDONTWRITEBYTECODE (common in containers) never writes it: every `darkwatch` command
+# would compile its modules from source (~0.1 s each run). Compiled here, as a wheel install
+# would; a source edited later is still read from source (Python checks the timestamp).
+.venv/bin/python -m compileall -q -j 0 crawler lab/darkwatch_lab >/dev/null
 
 # --- Elasticsearch test distribution (cached) -----------------------------------------
 if [ "$want_es" = 1 ] && [ -x deploy/dev/elasticsearch ]; then
