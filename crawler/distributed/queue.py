@@ -37,6 +37,7 @@ local raw = redis.call('HGET', KEYS[2], ARGV[1])
 if not raw then return 0 end
 redis.call('RPUSH', KEYS[1], raw)
 redis.call('HDEL', KEYS[2], ARGV[1])
+if ARGV[2] ~= '' then redis.call('HINCRBY', KEYS[3], ARGV[2], 1) end
 return 1
 """
 PUSH = """
@@ -112,13 +113,16 @@ def round_pending(server: Any, forum: str) -> int:
     return int(server.eval(IDLE, 2, keys.queue(forum), keys.inflight(forum)))
 
 
-def requeue(server: Any, forum: str, pick: Callable[[str], bool]) -> int:
-    """Move the in-flight entries whose field ``pick`` selects back to the queue's head."""
+def requeue(server: Any, forum: str, pick: Callable[[str], bool], count_as: str = "") -> int:
+    """Move the in-flight entries whose field ``pick`` selects back to the queue's head; each
+    move adds one to the forum's stats counter ``count_as`` (if given) in the same script, so a
+    resent move neither moves nor counts twice."""
     moved = 0
     for field in server.hkeys(keys.inflight(forum)):
         field = field.decode() if isinstance(field, bytes) else field
         if pick(field):
-            moved += int(server.eval(REQUEUE, 2, keys.queue(forum), keys.inflight(forum), field))
+            moved += int(server.eval(REQUEUE, 3, keys.queue(forum), keys.inflight(forum),
+                                     keys.stats(forum), field, count_as))
     return moved
 
 
@@ -136,8 +140,7 @@ def requeue_dead(server: Any, forum: str) -> int:
             alive[worker] = bool(server.exists(keys.worker(worker)))
         return not alive[worker]
 
-    moved = requeue(server, forum, dead)
+    moved = requeue(server, forum, dead, count_as="darkwatch/warnings/requeued")
     if moved:
-        server.hincrby(keys.stats(forum), "darkwatch/warnings/requeued", moved)
         logger.warning("forum %s: re-queued %d in-flight request(s) of dead worker(s)", forum, moved)
     return moved

@@ -76,10 +76,10 @@ def worker_settings(settings: Settings, cfg: Config, forum: ForumConfig, direct:
 
 
 def client_params() -> dict[str, Any]:
-    """Options of every Redis client of a worker. redis-py's own retry is off: it re-sends a
-    command whose connection dropped, and after a Redis restart that command may already have
-    run (a pop, a push, a counter). darkwatch's calls each handle RedisError themselves,
-    retrying idempotently and without blocking the reactor for the length of an outage."""
+    """Options of every Redis client of a worker. No automatic resend (scrapy-redis's default
+    client re-sends a command once when its connection drops): after a Redis restart that
+    command may already have run (a pop, a push, a counter). darkwatch's calls each handle
+    RedisError themselves, retrying idempotently, without blocking the reactor in a backoff."""
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 

@@ -121,9 +121,10 @@ def test_an_orphaned_pop_of_a_live_worker_is_requeued(redis_server):
     assert round_pending(client, "f") == 1
 
 
-# The worker's own clients (redis-py's retry off) and redis-py's defaults (it re-sends the
-# command itself once it reconnects): both must come out with the request queued once.
-CLIENTS = pytest.mark.parametrize("params", [client_params(), None], ids=["worker", "redis-py"])
+# The worker's own clients (no resend) and scrapy-redis's default client (retry_on_timeout: it
+# re-sends a command once after a dropped connection): both must queue the request once.
+CLIENTS = pytest.mark.parametrize("params", [client_params(), None],
+                                  ids=["worker", "scrapy-redis-defaults"])
 
 
 def flush_until_sent(s: DistributedScheduler) -> None:
@@ -203,18 +204,53 @@ def test_a_pop_whose_reply_was_lost_comes_back_once(redis_server, params):
         cutter.close()
 
 
-def test_the_workers_client_does_not_resend_a_command_whose_reply_was_lost(redis_server):
-    """A Redis restart can run a command and lose its reply; redis-py would send it again (a
-    SADD that then answers "already there" would make a worker skip a page). The worker's
+def _scrapy_redis_client(url: str, params: dict | None):
+    from scrapy_redis.connection import get_redis_from_settings
+
+    return get_redis_from_settings(Settings({"REDIS_URL": url,
+                                             **({"REDIS_PARAMS": params} if params else {})}))
+
+
+@pytest.mark.parametrize("make", ["wait_for_redis", "scrapy-redis"])
+def test_the_workers_clients_do_not_resend_a_command_whose_reply_was_lost(redis_server, make):
+    """A Redis restart can run a command and lose its reply. scrapy-redis's default client sends
+    it again (a SADD that then answers "already there" made a worker skip a page); the worker's
     clients raise instead, and each caller decides what a retry means."""
     from crawler.distributed.worker import wait_for_redis
 
     cutter = ReplyCutter(redis_server.port)
     try:
-        client = wait_for_redis(cutter.url, lambda s: None, params=client_params())
+        if make == "wait_for_redis":  # the spider's and the heartbeat's client
+            client = wait_for_redis(cutter.url, lambda s: None, params=client_params())
+        else:  # the scheduler's, duplicate filter's, rate limiter's and stats mirror's
+            client = _scrapy_redis_client(cutter.url, client_params())
         cutter.arm(b"probe-set")
         with pytest.raises(redis.ConnectionError):
             client.sadd("probe-set", "x")
         assert client.scard("probe-set") == 1  # it ran, once
+        # The default client, for contrast: the resend answers "already there", silently.
+        default = _scrapy_redis_client(cutter.url, None)
+        cutter.arm(b"probe-two")
+        assert default.sadd("probe-two", "x") == 0 and cutter.cut == 2
     finally:
         cutter.close()
+
+
+def test_a_requeue_whose_reply_was_lost_moves_and_counts_once(redis_server):
+    """A dead worker's request re-queued by a command whose reply was lost is moved once and
+    counted once in the report (the move and the count are one script)."""
+    client = redis.Redis.from_url(redis_server.url)
+    dead, spider = scheduler(redis_server.url, "dead")
+    dead.enqueue_request(req(spider, "http://127.0.0.1/1"))
+    dead.next_request()  # in flight; "dead" never heart-beats
+    cutter = ReplyCutter(redis_server.port)
+    try:
+        cutter.arm(b"warnings/requeued")
+        with pytest.raises(redis.ConnectionError):  # the coordinator's poll says so and goes on
+            requeue_dead(redis.Redis.from_url(cutter.url), "f")
+        assert cutter.cut == 1
+        assert requeue_dead(redis.Redis.from_url(cutter.url), "f") == 0  # the next poll
+    finally:
+        cutter.close()
+    assert client.llen(keys.queue("f")) == 1 and client.hlen(keys.inflight("f")) == 0
+    assert client.hget(keys.stats("f"), "darkwatch/warnings/requeued") == b"1"

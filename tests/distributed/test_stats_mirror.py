@@ -21,7 +21,7 @@ def collector(url: str, params: dict | None) -> RedisMirrorStatsCollector:
     return RedisMirrorStatsCollector(crawler)
 
 
-@pytest.mark.parametrize("params", [client_params(), None], ids=["worker", "redis-py"])
+@pytest.mark.parametrize("params", [client_params(), None], ids=["worker", "scrapy-redis-defaults"])
 def test_an_increment_whose_reply_was_lost_counts_once(redis_server, params):
     cutter = ReplyCutter(redis_server.port)
     client = redis.Redis.from_url(redis_server.url)
