@@ -24,7 +24,8 @@ def inflight(forum: str) -> str:
 
 
 def pushed(forum: str) -> str:
-    """Set of the push ids already queued this round: a push resent after a lost reply is a no-op."""
+    """Hash push id -> 1 queued / 0 duplicate, this round: a push resent after a lost reply is
+    answered from here and does nothing."""
     return forum_key(forum, "pushed")
 
 

@@ -41,7 +41,8 @@ if ARGV[2] ~= '' then redis.call('HINCRBY', KEYS[3], ARGV[2], 1) end
 return 1
 """
 PUSH = """
-if redis.call('SADD', KEYS[4], ARGV[4]) == 0 then return 1 end
+local before = redis.call('HGET', KEYS[4], ARGV[4])
+if before then return tonumber(before) end
 local queued = 1
 if ARGV[2] ~= '' and redis.call('SADD', KEYS[3], ARGV[2]) == 0 then
   queued = 0
@@ -49,6 +50,7 @@ else
   redis.call('LPUSH', KEYS[1], ARGV[1])
 end
 if ARGV[3] ~= '' then redis.call('HDEL', KEYS[2], ARGV[3]) end
+redis.call('HSET', KEYS[4], ARGV[4], queued)
 return queued
 """
 IDLE = """
@@ -79,8 +81,8 @@ class ReliableQueue(Base):
         """Queue ``request`` unless ``fingerprint`` (if given) is already in the duplicate filter;
         either way free the in-flight slot it carries (a retry or redirect of a popped request).
 
-        Sending it again with the same ``push_id`` after a lost reply is a no-op that answers
-        "queued": the first send ran whole or not at all. False: dropped as a duplicate."""
+        Sending it again with the same ``push_id`` after a lost reply is a no-op that answers as
+        the first send did (it ran whole or not at all). False: dropped as a duplicate."""
         raw = self._encode_request(request)
         token = request.meta.get("darkwatch_token") or ""
         queued = self._push(keys=[self.key, self.inflight, self.dupefilter, self.pushed],

@@ -180,6 +180,25 @@ def test_a_retry_whose_reply_was_lost_is_queued_once_and_frees_its_slot(redis_se
 
 
 @CLIENTS
+def test_a_duplicate_whose_reply_was_lost_is_still_reported_as_one(redis_server, params):
+    """A redirect to a page already queued, and the reply lost: the resend answers as the first
+    send did (dropped as a duplicate, reported once), and its slot is free."""
+    cutter = ReplyCutter(redis_server.port)
+    try:
+        s, spider = scheduler(cutter.url, "w1", params)
+        s.enqueue_request(req(spider, "http://127.0.0.1/a"))
+        s.enqueue_request(req(spider, "http://127.0.0.1/b"))
+        first = s.next_request()
+        cutter.arm(keys.pushed("f").encode())
+        s.enqueue_request(first.replace(url="http://127.0.0.1/b"))
+        flush_until_sent(s)
+        assert cutter.cut == 1 and spider.dropped == ["http://127.0.0.1/b"]
+        assert round_pending(s.server, "f") == 1  # only "b" left
+    finally:
+        cutter.close()
+
+
+@CLIENTS
 def test_a_pop_whose_reply_was_lost_comes_back_once(redis_server, params):
     """The pop ran (the request moved to this worker's in-flight hash) and the reply was lost:
     the worker's reconcile hands it back; nothing is held twice or lost."""
