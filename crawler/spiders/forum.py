@@ -407,7 +407,18 @@ class ForumSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> ForumSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.on_dropped, signal=signals.request_dropped)
+        crawler.signals.connect(spider.on_page_error, signal=signals.spider_error)
         return spider
+
+    def on_page_error(self, failure: Failure, response: Any, spider: Any = None) -> None:
+        """A callback that raised (a parser bug on a hostile page, an interpreter fault) read
+        nothing more of its page: Scrapy only logs it, and the forum would be reported ``ok``
+        with that page's posts missing. An error of the forum, with the page named."""
+        exc = failure.value
+        detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+        self.fail("page-error", f"{response.url}: the page could not be processed "
+                                f"({type(exc).__name__}{': ' + detail if detail else ''}); what "
+                                "it held was not read")
 
     def on_dropped(self, request: Request, spider: Any = None) -> None:
         """A redirect back to a page already fetched is dropped by the scheduler: say so."""

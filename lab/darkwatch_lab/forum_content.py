@@ -6,6 +6,11 @@ by ``random.Random(seed)`` only, so a seed always yields the same forum.
 
 Post and thread ids are assigned in chronological order across the whole forum, as real
 engines do (auto-increment columns), which makes "last post id" markers meaningful.
+
+A skin that shows local wall times (MyBB) cannot show a time in the hour repeated when clocks
+go back without ambiguity: the page itself does not say which of the two it is. The content
+keeps every post out of those hours for the zones its skins render in
+(:meth:`ForumContent.keep_unambiguous`), so the truth is always readable from the page.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import random
 import re
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from darkwatch_lab import forum_text as ft
 from darkwatch_lab.forum_faults import FAULTS
@@ -76,6 +81,12 @@ class Board:
     threads: list[Thread] = field(default_factory=list)
 
 
+def _repeated(when: datetime, zone: tzinfo) -> bool:
+    """Is the local wall time of ``when`` in ``zone`` one that happens twice (clocks go back)?"""
+    wall = when.astimezone(zone).replace(tzinfo=None)
+    return wall.replace(tzinfo=zone, fold=0).utcoffset() != wall.replace(tzinfo=zone, fold=1).utcoffset()
+
+
 def minute(dt: datetime) -> datetime:
     """Engines like MyBB show minutes only: keep every timestamp on a whole minute."""
     return dt.replace(second=0, microsecond=0)
@@ -96,7 +107,26 @@ class ForumContent:
         self.decoys: set[str] = set()
         self._next_pid = 1
         self._next_tid = 1
+        self._wall_zones: list[tzinfo] = []
         self._generate(big_board_threads)
+
+    # ------------------------------------------------------------------ wall-clock zones
+    def keep_unambiguous(self, zones: list[tzinfo]) -> None:
+        """Move every post (now and later) out of the hours repeated in ``zones`` when clocks
+        go back, to the first minute after them: the order of posts is kept."""
+        with self.lock:
+            self._wall_zones = list(zones)
+            for post in self.posts.values():
+                post.published = self._unambiguous(post.published)
+                if post.edited_at is not None:
+                    post.edited_at = self._unambiguous(post.edited_at)
+
+    def _unambiguous(self, when: datetime) -> datetime:
+        for _ in range(180):  # a repeated hour is 60 minutes (30 in a few zones)
+            if not any(_repeated(when, z) for z in self._wall_zones):
+                return when
+            when += timedelta(minutes=1)
+        return when
 
     # ------------------------------------------------------------------ generation
     def _user(self, name: str) -> User:
@@ -188,7 +218,7 @@ class ForumContent:
 
     def _append(self, th: Thread, author: User, paras: list[str], when: datetime,
                 quote_of: Post | None) -> Post:
-        post = Post(self._next_pid, th.tid, author, when, paras)
+        post = Post(self._next_pid, th.tid, author, self._unambiguous(when), paras)
         self._next_pid += 1
         if quote_of is not None:
             post.quote_of = quote_of
@@ -247,7 +277,7 @@ class ForumContent:
                 raise KeyError(f"no post {post_id}")
             post.paragraphs = [p for p in new_text.split("\n") if p.strip()] or [new_text]
             post.edit_count += 1
-            post.edited_at = minute(when or datetime.now(UTC))
+            post.edited_at = self._unambiguous(minute(when or datetime.now(UTC)))
             self._scan(new_text)
 
     def _scan(self, text: str) -> None:

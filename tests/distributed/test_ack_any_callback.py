@@ -57,6 +57,7 @@ def test_requests_of_new_callbacks_are_acked(redis_server, tmp_path):
     assert probe.returncode == 0, probe.stderr[-3000:]
     stats = json.loads(probe.stdout.strip().splitlines()[-1])
     assert stats.get("darkwatch/probe_custom") == 1 and stats.get("darkwatch/probe_boom") == 1
+    assert stats.get("darkwatch/errors/page-error") == 1  # the raising callback is an error
     assert stats.get("darkwatch/probe_custom_error") == 1  # the new errback ran
     # The custom callback's output went through: its threads were read and their posts stored.
     assert stats.get("darkwatch/pages_thread", 0) > 0

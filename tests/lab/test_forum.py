@@ -365,3 +365,30 @@ def test_phpbb_sid_in_urls_until_cookie_returns():
         assert f"{forum.base_url}/phpbb/viewtopic.php?t={tid}" in {t["thread_url"] for t in forum.truth()}
         doc = client.page(f"{forum.base_url}/phpbb/viewforum.php?f=2")  # cookie now sent back
         assert "sid=" not in doc.cssselect("a.topictitle")[0].get("href")
+
+
+def test_no_post_sits_in_an_hour_repeated_when_clocks_go_back():
+    """A MyBB page shows local wall times: 01:10 on the night New York's clocks go back is two
+    instants, and the page cannot say which. The lab keeps posts out of those hours (the truth
+    must be readable from the page), moving them forward so that a thread keeps its order."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from darkwatch_lab.forum_content import _repeated
+
+    anchor = datetime(2026, 12, 6, 20, 18, tzinfo=UTC)  # 60 days back include 1 November
+    zone = ZoneInfo("America/New_York")
+    server = FixtureForum(seed=3, skins=("mybb-ru", "mybb-de"), anchor=anchor,
+                          mybb_i18n_tz="America/New_York", big_board_threads=12)
+    content = server.content
+    assert _repeated(datetime(2026, 11, 1, 6, 10, tzinfo=UTC), zone)  # 01:10 EST, the second
+    assert not any(_repeated(p.published, zone) for p in content.posts.values())
+    # (with this seed a post fell at 06:10Z before the lab moved it)
+    assert content.posts[53].published == datetime(2026, 11, 1, 7, 0, tzinfo=UTC)
+    for th in content.threads.values():
+        assert [p.published for p in th.posts] == sorted(p.published for p in th.posts)
+    # Posts added later are kept out too.
+    tid = content.posts[53].tid
+    pid = content.add_post(tid, "late", "a reply", when=datetime(2026, 11, 1, 5, 30, tzinfo=UTC)
+                           + timedelta(days=365))  # 2027-11-07: clocks go back that night
+    assert not _repeated(content.posts[pid].published, zone)
