@@ -9,7 +9,8 @@ then the mod-97 key check and a distinct count in Python. Then a hit-dense file 
 a NIR or a lab name every ~15 bytes) and a ~1 GB dump of the same shape (``--big-gb``, seeded,
 deleted after) for the memory bound (target: peak RSS <= 300 MB); last, lines for REPORT.md.
 
-    python bench/scan.py [--rows 500000] [--seed 1] [--dense-mb 200] [--big-gb 1] [--workdir DIR]
+    python bench/scan.py [--rows 500000] [--seed 1] [--repeat 5] [--dense-mb 200] [--big-gb 1]
+                         [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -110,6 +111,8 @@ def main() -> int:
     ap.add_argument("--big-gb", type=float, default=1.0,
                     help="also a seeded dump of about this many GB for the memory bound (0: skip)")
     ap.add_argument("--workdir", help="keep the generated files here (default: a temp dir)")
+    ap.add_argument("--repeat", type=int, default=5,
+                    help="runs of each side, alternating; the best of each is reported")
     args = ap.parse_args()
 
     env = {**os.environ, "DARKWATCH_FINGERPRINT_KEY": "bench-key-0123456789abcdef"}
@@ -122,29 +125,47 @@ def main() -> int:
         print(f"dump: {truth.rows:,} rows, {mb:.1f} MB, {truth.nir_distinct:,} distinct NIRs, "
               f"{len(truth.labs)} labs (seed {args.seed})")
 
+        # Best of N, the two sides alternating: on a shared machine one run of each swings by
+        # 30% or more either way (timeit's rule: the minimum is the figure that measures the
+        # code, the rest measures the neighbours). Every run's counts are checked.
+        try:
+            import hyperscan  # noqa: F401
+            baseline = True
+        except ImportError:
+            baseline = False
         cmd = [sys.executable, "-m", "crawler", "scan", str(dump), "--summary", "--format", "json"]
-        secs, rss, out, cpu = run_measured(cmd, env)
-        d = json.loads(out)
-        checks = {"records": d["records"] == truth.rows,
-                  "nir_distinct": d["nir_distinct"] == truth.nir_distinct,
-                  "labs": d["labs"] == dict(truth.labs)}
+        dw_runs, hs_runs = [], []
+        checks = {"records": True, "nir_distinct": True, "labs": True}
+        for _ in range(max(1, args.repeat)):
+            run = run_measured(cmd, env)
+            d = json.loads(run[2])
+            checks["records"] &= d["records"] == truth.rows
+            checks["nir_distinct"] &= d["nir_distinct"] == truth.nir_distinct
+            checks["labs"] &= d["labs"] == dict(truth.labs)
+            dw_runs.append((run, d))
+            if baseline:
+                hs_runs.append(run_measured([sys.executable, "-c", BASELINE, str(dump)], env))
+        (secs, _rss, _out, cpu), d = min(dw_runs, key=lambda r: r[0][0])
+        rss = max(r[0][1] for r in dw_runs)
+        cpu = min(r[0][3] for r in dw_runs)
         dw_rate = mb / secs
         print(f"darkwatch scan --summary : {dw_rate:.2f} MB/s, peak RSS {rss:.0f} MB, {secs:.1f} s "
-              f"(in-process {d['mb_per_s']} MB/s; counts vs truth: "
+              f"(best of {len(dw_runs)}; in-process {d['mb_per_s']} MB/s; counts vs truth: "
               + ", ".join(f"{k} {'ok' if v else 'WRONG'}" for k, v in checks.items()) + ")")
 
         hs_rate = None
-        try:
-            import hyperscan  # noqa: F401
-        except ImportError:
+        if not baseline:
             print("hyperscan baseline       : not run (pip install hyperscan)")
         else:
-            secs_b, rss_b, out_b, cpu_b = run_measured([sys.executable, "-c", BASELINE, str(dump)], env)
+            secs_b, rss_b, out_b, _ = min(hs_runs, key=lambda r: r[0])
+            cpu_b = min(r[3] for r in hs_runs)
             found, distinct = (int(x) for x in out_b.split())
             hs_rate = mb / secs_b
             print(f"hyperscan baseline       : {hs_rate:.2f} MB/s, peak RSS {rss_b:.0f} MB "
-                  f"({found:,} NIRs, {distinct:,} distinct; NIR only)")
-            print(f"ratio darkwatch/hyperscan: {dw_rate / hs_rate:.2f}x (target >= 0.5x)")
+                  f"(best of {len(hs_runs)}; {found:,} NIRs, {distinct:,} distinct; NIR only)")
+            pairs = sorted(b[0] / a[0][0] for a, b in zip(dw_runs, hs_runs, strict=True))
+            print(f"ratio darkwatch/hyperscan: {dw_rate / hs_rate:.2f}x (target >= 0.5x; each "
+                  f"pair: {', '.join(f'{x:.2f}' for x in pairs)})")
             print(f"CPU time: darkwatch {cpu:.2f} s, baseline {cpu_b:.2f} s, ratio "
                   f"{cpu_b / cpu:.2f}x (steadier than wall time on a shared machine)")
 
